@@ -1,0 +1,48 @@
+# pfpw — population and family-planning data warehouse
+# `make run` from a fresh clone installs everything (uv, then the locked set) and runs the pipeline on sources/.
+
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
+export PFPW_SOURCES_DIR ?= $(CURDIR)/sources
+export PFPW_WAREHOUSE_DIR ?= $(CURDIR)/warehouse
+
+.PHONY: install run test lint format ui sample bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	$(UV) sync --locked
+	@mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
+	@touch $@
+
+run: install  ## ingest sources/, build, audit and publish warehouse/serving.duckdb
+	$(BIN)/pfpw run --sources $(PFPW_SOURCES_DIR) --warehouse $(PFPW_WAREHOUSE_DIR)
+
+test: install lint  ## lint, then the whole test suite
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+lint: install
+	$(BIN)/ruff check dagster_project tests benchmarks
+	$(BIN)/ruff format --check dagster_project tests benchmarks
+	$(BIN)/sqlfluff lint dbt/models --processes 2
+
+format: install
+	$(BIN)/ruff check --fix dagster_project tests benchmarks
+	$(BIN)/ruff format dagster_project tests benchmarks
+	$(BIN)/sqlfluff fix dbt/models --processes 2
+
+ui: install  ## the Dagster UI on the same instance as `make run` (http://127.0.0.1:3000)
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+sample: install  ## regenerate the committed sample landing zone (deterministic)
+	rm -rf sources && $(BIN)/pfpw generate --out sources --seed 2012
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf warehouse .dagster dbt/target dbt/logs

@@ -1,0 +1,194 @@
+"""Ingestion assets: the landing zone's extracts, validated and pseudonymised into the lake.
+
+One multi-asset per agency and reporting month (a township workbook feeds three
+extracts in one read); the reference tables; the landing-zone inventory of unknown
+files. Each extract has a blocking check that its ledger balances against the
+Parquet actually written.
+"""
+
+
+import duckdb
+import polars as pl
+
+import dagster as dg
+from dagster_project import settings
+from dagster_project.ingest.run import Ingestor, MonthReport, ignored_ledger, specs_of
+from dagster_project.lake import write_parquet_atomic
+from dagster_project.partitions import reporting_month
+from dagster_project.reference import load_reference
+from dagster_project.resources import PfpwPaths
+from dagster_project.schemas.contract import AGENCIES, EXTRACTS, REFERENCE_TABLES
+
+INGESTION_GROUP = "ingestion"
+REFERENCE_GROUP = "reference"
+
+REFERENCE_KEYS = {name: dg.AssetKey(["reference", name]) for name in REFERENCE_TABLES}
+
+
+def extract_key(extract: str) -> dg.AssetKey:
+    return dg.AssetKey(["lake", extract])
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            REFERENCE_KEYS[name],
+            group_name=REFERENCE_GROUP,
+            description=f"reference/{name}.csv: the data team's master data, copied to the lake as Parquet.",
+            kinds={"parquet"},
+            metadata={"dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(c, "VARCHAR") for c in cols])},
+        )
+        for name, cols in REFERENCE_TABLES.items()
+    ],
+    can_subset=False,
+)
+def reference_tables(context: dg.AssetExecutionContext, paths: PfpwPaths):
+    ref = load_reference(paths.sources)
+    lake = paths.lake
+    for name, df in ref.tables.items():
+        write_parquet_atomic(df, lake.reference_path(name))
+        yield dg.MaterializeResult(
+            asset_key=REFERENCE_KEYS[name],
+            metadata={"dagster/row_count": df.height, "fingerprint": ref.fingerprint,
+                      "preview": dg.MetadataValue.md(md_table(df.head(5)))},
+        )
+
+
+@dg.asset(
+    key=dg.AssetKey(["lake", "landing_zone_inventory"]),
+    group_name=INGESTION_GROUP,
+    description="Files in the landing zone that the contract does not name: listed in the ledger as ignored.",
+    kinds={"parquet"},
+)
+def landing_zone_inventory(context: dg.AssetExecutionContext, paths: PfpwPaths) -> dg.MaterializeResult:
+    df = ignored_ledger(paths.sources, context.run_id)
+    lake = paths.lake
+    write_parquet_atomic(df, lake.ignored_path)
+    for row in df.iter_rows(named=True):
+        context.log.warning(f"ignored {row['source_file']}: {row['reason']}")
+    return dg.MaterializeResult(metadata={"ignored_files": df.height,
+                                          "files": dg.MetadataValue.json(df["source_file"].to_list())})
+
+
+def build_agency_asset(agency: str) -> dg.AssetsDefinition:
+    specs = specs_of(agency)
+
+    @dg.multi_asset(
+        name=f"ingest_{agency}",
+        specs=[
+            dg.AssetSpec(
+                extract_key(s.name),
+                group_name=INGESTION_GROUP,
+                description=s.description + " Valid rows, pseudonymised; see the ledger and quarantine for the rest.",
+                deps=list(REFERENCE_KEYS.values()),
+                kinds={"parquet", "polars"},
+                metadata={
+                    "agency": agency,
+                    "dagster/column_schema": dg.TableSchema(
+                        columns=[dg.TableColumn(f.name, f.kind, description=f.source) for f in s.fields]
+                    ),
+                },
+            )
+            for s in specs
+        ],
+        partitions_def=reporting_month,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        can_subset=False,
+        op_tags={"pfpw/stage": "ingest"},
+    )
+    def _ingest(context: dg.AssetExecutionContext, paths: PfpwPaths):
+        ref = load_reference(paths.sources)
+        ingestor = Ingestor(paths.sources, paths.lake, ref, settings.pii_key(), run_id=context.run_id)
+        total = MonthReport()
+        for month in context.partition_keys:
+            report = ingestor.ingest(specs, month)
+            total.add(report)
+        for rel, reason in total.rejected:
+            context.log.error(f"rejected {rel}: {reason}")
+        context.log.info(
+            f"{agency}: {total.files_seen} files ({total.files_ingested} ingested, {total.files_unchanged} unchanged,"
+            f" {total.files_removed} withdrawn), {total.rows_read} rows read, {total.rows_loaded} loaded,"
+            f" {total.rows_quarantined} quarantined"
+        )
+        for s in specs:
+            counts = total.per_extract.get(s.name, {"read": 0, "loaded": 0, "quarantined": 0})
+            yield dg.MaterializeResult(
+                asset_key=extract_key(s.name),
+                metadata={
+                    "months": dg.MetadataValue.json(list(context.partition_keys)),
+                    "files_seen": total.files_seen,
+                    "files_ingested": total.files_ingested,
+                    "files_unchanged": total.files_unchanged,
+                    "rows_read": counts["read"],
+                    "rows_loaded": counts["loaded"],
+                    "rows_quarantined": counts["quarantined"],
+                    "rejected_files": dg.MetadataValue.json([f"{f}: {r}" for f, r in total.rejected]),
+                    "preview": dg.MetadataValue.md(_preview(paths, s.name)),
+                },
+            )
+
+    return _ingest
+
+
+def _preview(paths: PfpwPaths, extract: str) -> str:
+    glob = paths.lake.glob("lake", extract)
+    df = duckdb.sql(f"select * exclude (source_file) from read_parquet('{glob}', union_by_name=true, "
+                    "hive_partitioning=false) limit 5").pl()
+    return md_table(df)
+
+
+def md_table(df: pl.DataFrame) -> str:
+    """A small Markdown table for the UI (values shortened; person keys are already pseudonyms)."""
+    if not df.height:
+        return "(no rows)"
+    cell = lambda v: ("" if v is None else str(v)).replace("|", "/")[:24]  # noqa: E731
+    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * df.width]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.iter_rows()]
+    return "\n".join(lines)
+
+
+AGENCY_ASSETS = [build_agency_asset(a) for a in AGENCIES]
+
+
+# -------------------------------------------------------------------- the ledger balances
+
+
+def ledger_balance_problems(paths: PfpwPaths, extract: str) -> list[str]:
+    """Every (file, extract) where rows read ≠ loaded + quarantined, or the Parquet written disagrees."""
+    lake = paths.lake
+    con = duckdb.connect()
+    opts = "union_by_name=true, hive_partitioning=false"
+    sql = f"""
+        with ledger as (select * from read_parquet('{lake.glob("ledger", extract)}', {opts})),
+        loaded as (select source_file, count(*) n from read_parquet('{lake.glob("lake", extract)}', {opts}) group by 1),
+        quarantined as (select source_file, count(*) n
+                        from read_parquet('{lake.glob("quarantine", extract)}', {opts}) group by 1)
+        select l.source_file, l.rows_read, l.rows_loaded, l.rows_quarantined,
+               coalesce(a.n, 0) as parquet_loaded, coalesce(q.n, 0) as parquet_quarantined
+        from ledger l
+        left join loaded a using (source_file)
+        left join quarantined q using (source_file)
+        where l.rows_read <> l.rows_loaded + l.rows_quarantined
+           or l.rows_loaded <> coalesce(a.n, 0) or l.rows_quarantined <> coalesce(q.n, 0)
+        union all
+        select a.source_file, null, null, null, a.n, null from loaded a
+        where a.source_file not in (select source_file from ledger)
+    """
+    rows = con.sql(sql).fetchall()
+    return [f"{r[0]}: read {r[1]}, ledger loaded {r[2]} / quarantined {r[3]}, "
+            f"Parquet holds {r[4]} loaded / {r[5]} quarantined" for r in rows]
+
+
+def build_ledger_check(extract: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=extract_key(extract), name="ledger_balances", blocking=True,
+                    description="For every file: rows read = rows loaded + rows quarantined, and the lake and "
+                                "quarantine Parquet hold exactly those rows.")
+    def _check(paths: PfpwPaths) -> dg.AssetCheckResult:
+        problems = ledger_balance_problems(paths, extract)
+        return dg.AssetCheckResult(passed=not problems, metadata={
+            "problems": len(problems), "first_problems": dg.MetadataValue.json(problems[:20])})
+
+    return _check
+
+
+LEDGER_CHECKS = [build_ledger_check(s.name) for s in EXTRACTS]

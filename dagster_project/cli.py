@@ -1,0 +1,70 @@
+"""``pfpw``: a thin command line over the same Definitions the Dagster UI loads."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from dagster_project import settings
+
+
+def _dagster_home() -> Path:
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.PROJECT_DIR / ".dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    template = settings.PROJECT_DIR / "dagster.yaml"
+    if template.exists() and not (home / "dagster.yaml").exists():
+        shutil.copy(template, home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from dagster_project.synth.writer import generate
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.force:
+        print(f"{out} is not empty (use --force to write into it)", file=sys.stderr)
+        return 2
+    districts = generate(out, seed=args.seed, districts=args.districts)
+    print(f"wrote a landing zone of {len(districts)} district(s) to {out} (seed {args.seed})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from dagster_project.pipeline import run_pipeline
+
+    sources = Path(args.sources or settings.sources_dir()).resolve()
+    warehouse = Path(args.warehouse or settings.warehouse_dir()).resolve()
+    if not sources.is_dir():
+        print(f"pfpw: no landing zone at {sources}", file=sys.stderr)
+        return 2
+    os.environ["PFPW_SOURCES_DIR"] = str(sources)
+    os.environ["PFPW_WAREHOUSE_DIR"] = str(warehouse)
+    _dagster_home()
+    outcome = run_pipeline(sources, warehouse)
+    print(outcome.summary())
+    return 0 if outcome.success else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pfpw", description="Population and family-planning data warehouse")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="ingest the landing zone, build, audit and publish the marts")
+    run.add_argument("--sources", help="landing zone (default: $PFPW_SOURCES_DIR or ./sources)")
+    run.add_argument("--warehouse", help="warehouse folder (default: $PFPW_WAREHOUSE_DIR or ./warehouse)")
+    run.set_defaults(func=cmd_run)
+    gen = sub.add_parser("generate", help="write a deterministic synthetic landing zone")
+    gen.add_argument("--out", required=True)
+    gen.add_argument("--seed", type=int, default=2012)
+    gen.add_argument("--districts", type=int, default=1, help="how many districts like the sample")
+    gen.add_argument("--force", action="store_true")
+    gen.set_defaults(func=cmd_generate)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Reading the landing zone: formats, encodings, validation, quarantine and the lake."""

@@ -1,0 +1,282 @@
+"""Ingesting one reporting month of one agency's extracts: read, validate, pseudonymise, store, account.
+
+Pure Python over paths (no Dagster here), so tests and benchmarks can call it
+directly and the Dagster assets stay thin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from dagster_project.ingest import readers
+from dagster_project.ingest.readers import FileRejected
+from dagster_project.ingest.validate import BatchContext, Split, validate
+from dagster_project.lake import Lake, file_sha256
+from dagster_project.pii import key_fingerprint
+from dagster_project.reference import Reference
+from dagster_project.schemas.contract import (
+    AGENCIES,
+    EXTRACTS,
+    EXTRACTS_BY_NAME,
+    HOSPITAL_FILE_RE,
+    MONTH_RE,
+    REFERENCE_TABLES,
+    TOWNSHIP_FILE_RE,
+    ExtractSpec,
+    extract_for_file,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _code_fingerprint() -> str:
+    """Changes whenever the reading or validation code changes: such a change re-ingests everything."""
+    here = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for rel in ("schemas/contract.py", "ingest/readers.py", "ingest/validate.py", "ingest/parse.py", "pii.py"):
+        h.update((here / rel).read_bytes())
+    return h.hexdigest()[:16]
+
+
+CODE_FINGERPRINT = _code_fingerprint()
+
+
+@dataclass
+class MonthReport:
+    """What one (agency group, month) ingestion did, for logs, Dagster metadata and the CLI summary."""
+
+    files_seen: int = 0
+    files_ingested: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    per_extract: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, other: MonthReport) -> None:
+        for name in ("files_seen", "files_ingested", "files_unchanged", "files_removed", "rows_read",
+                     "rows_loaded", "rows_quarantined"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rejected.extend(other.rejected)
+        for ext, counts in other.per_extract.items():
+            mine = self.per_extract.setdefault(ext, {"read": 0, "loaded": 0, "quarantined": 0})
+            for k, v in counts.items():
+                mine[k] += v
+
+
+@dataclass
+class Ingestor:
+    sources: Path
+    lake: Lake
+    reference: Reference
+    key: bytes
+    run_id: str = "manual"
+
+    @property
+    def key_fp(self) -> str:
+        return key_fingerprint(self.key)
+
+    def files_for(self, spec: ExtractSpec, month: str) -> list[Path]:
+        folder = self.sources / spec.agency / month
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if p.is_file() and spec in extract_for_file(spec.agency, p.name))
+
+    def ingest(self, specs: tuple[ExtractSpec, ...], month: str) -> MonthReport:
+        """Bring the lake's partitions of ``specs`` for ``month`` in line with the landing zone."""
+        report = MonthReport()
+        paths = sorted({p for spec in specs for p in self.files_for(spec, month)})
+        todo: list[tuple[Path, str, list[ExtractSpec]]] = []
+        for path in paths:
+            report.files_seen += 1
+            mine = [s for s in specs if s in extract_for_file(s.agency, path.name)]
+            sha = file_sha256(path)
+            if all(self._unchanged(spec, month, path.stem, sha) for spec in mine):
+                report.files_unchanged += 1
+            else:
+                todo.append((path, sha, mine))
+        for chunk in _chunks(todo, FILES_PER_BATCH):
+            self._ingest_files(chunk, month, report)
+        present = {p.stem for p in paths}
+        for spec in specs:
+            for stem in self.lake.stems(spec.name, month) - present:
+                log.warning("%s/%s/%s: source file withdrawn; its rows leave the lake", spec.agency, month, stem)
+                self.lake.forget(spec.name, month, stem)
+                report.files_removed += 1
+        return report
+
+    # ---------------------------------------------------------------- a batch of files of one month
+    def _ingest_files(self, files: list[tuple[Path, str, list[ExtractSpec]]], month: str,
+                      report: MonthReport) -> None:
+        ctx = BatchContext(month, self.reference.townships, self.reference.villages)
+        raws: dict[str, list[pl.DataFrame]] = defaultdict(list)
+        outcome: dict[tuple[str, str], str | int | None] = {}  # (file, extract) -> reason | rows read | None
+        for path, _sha, specs in files:
+            rel = path.relative_to(self.sources).as_posix()
+            report.files_ingested += 1
+            for spec, got in self._read(path, rel, specs).items():
+                if isinstance(got, pl.DataFrame):
+                    raws[spec].append(got)
+                    outcome[(rel, spec)] = got.height
+                else:
+                    outcome[(rel, spec)] = got
+        splits: dict[str, Split] = {}
+        for spec_name, frames in raws.items():
+            spec = EXTRACTS_BY_NAME[spec_name]
+            splits[spec_name] = validate(spec, pl.concat(frames, how="vertical"), ctx, self.key)
+        now = dt.datetime.now(dt.UTC)
+        for path, sha, specs in files:
+            rel = path.relative_to(self.sources).as_posix()
+            for spec in specs:
+                got = outcome[(rel, spec.name)]
+                reason = got if isinstance(got, str) else None
+                loaded_df = quarantined_df = None
+                if isinstance(got, int):
+                    split = splits[spec.name]
+                    loaded_df = split.loaded.filter(pl.col("source_file") == rel)
+                    quarantined_df = split.quarantined.filter(pl.col("source_file") == rel)
+                rows_read = got if isinstance(got, int) else 0
+                loaded = loaded_df.height if loaded_df is not None else 0
+                quarantined = quarantined_df.height if quarantined_df is not None else 0
+                entry = {
+                    "source_file": rel, "agency": spec.agency, "extract": spec.name, "reporting_month": month,
+                    "sha256": sha, "size_bytes": path.stat().st_size, "rows_read": rows_read,
+                    "rows_loaded": loaded, "rows_quarantined": quarantined,
+                    "status": "rejected" if reason else "loaded",
+                    "reason": reason if reason or got is not None else f"optional sheet {spec.sheet} not in the workbook",
+                    "run_id": self.run_id, "ingested_at": now, "key_fingerprint": self.key_fp,
+                    "reference_fingerprint": self.reference.fingerprint, "code_fingerprint": CODE_FINGERPRINT,
+                }
+                self.lake.commit(spec, month, path.stem, entry, loaded_df, quarantined_df)
+                report.rows_read += rows_read
+                report.rows_loaded += loaded
+                report.rows_quarantined += quarantined
+                counts = report.per_extract.setdefault(spec.name, {"read": 0, "loaded": 0, "quarantined": 0})
+                counts["read"] += rows_read
+                counts["loaded"] += loaded
+                counts["quarantined"] += quarantined
+                if reason:
+                    log.error("%s: rejected (%s): %s", rel, spec.name, reason)
+                    if (rel, reason) not in report.rejected:
+                        report.rejected.append((rel, reason))
+                elif quarantined:
+                    log.warning("%s: %d row(s) of %s quarantined", rel, quarantined, spec.name)
+
+    def _unchanged(self, spec: ExtractSpec, month: str, stem: str, sha: str) -> bool:
+        e = self.lake.ledger_entry(spec.name, month, stem)
+        if e is None:
+            return False
+        same = (e["sha256"] == sha and e["key_fingerprint"] == self.key_fp
+                and e["reference_fingerprint"] == self.reference.fingerprint
+                and e["code_fingerprint"] == CODE_FINGERPRINT)
+        if not same:
+            return False
+        # the files the ledger promises must be there (a killed run may have lost them)
+        if e["rows_loaded"] and not self.lake.data_path(spec.name, month, stem).exists():
+            return False
+        return not (e["rows_quarantined"] and not self.lake.quarantine_path(spec.name, month, stem).exists())
+
+    def _read(self, path: Path, rel: str, specs: list[ExtractSpec]) -> dict[str, pl.DataFrame | str | None]:
+        """Per extract: the raw frame with its file columns, a rejection reason, or None (optional sheet absent)."""
+        agency = specs[0].agency
+        township = hospital = None
+        try:
+            if agency == "township":
+                township = TOWNSHIP_FILE_RE.match(path.name)["code"]
+                if township not in self.reference.townships:
+                    raise FileRejected(
+                        f"workbook named for township {township}, which is not in reference/townships.csv")
+                wb = readers.open_workbook(path)
+                raws = {spec.name: readers.read_sheet(wb, spec) for spec in specs}
+            elif agency == "hospital":
+                hospital = HOSPITAL_FILE_RE.match(path.name)["code"]
+                if hospital not in self.reference.hospitals:
+                    raise FileRejected(f"file named for hospital {hospital}, which is not in reference/hospitals.csv")
+                raws = {spec.name: readers.read_csv(path, spec, "gbk") for spec in specs}
+            elif agency == "finance":
+                raws = {spec.name: readers.read_csv(path, spec, "utf-8-sig") for spec in specs}
+            else:
+                raws = {spec.name: readers.read_jsonl(path, spec) for spec in specs}
+        except FileRejected as exc:
+            return {spec.name: str(exc) for spec in specs}
+        return {
+            name: None if raw is None else raw.with_columns(
+                pl.lit(rel, pl.Utf8).alias("source_file"),
+                pl.lit(township, pl.Utf8).alias("file_township"),
+                pl.lit(hospital, pl.Utf8).alias("file_hospital"),
+            )
+            for name, raw in raws.items()
+        }
+
+
+FILES_PER_BATCH = 64  # files validated together: bounds memory by a few files, not by a month or the history
+
+
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# -------------------------------------------------------------------- the landing zone
+
+
+def landing_months(sources: Path, agencies: tuple[str, ...] = AGENCIES) -> list[str]:
+    """Every reporting month that has a folder for any of the agencies."""
+    months = set()
+    for agency in agencies:
+        folder = sources / agency
+        if folder.is_dir():
+            months |= {p.name for p in folder.iterdir() if p.is_dir() and MONTH_RE.match(p.name)}
+    return sorted(months)
+
+
+def unknown_files(sources: Path) -> list[tuple[str, str]]:
+    """(file, reason) for everything in the landing zone that the contract does not name."""
+    found: list[tuple[str, str]] = []
+    if not sources.is_dir():
+        return found
+    for path in sorted(sources.rglob("*")):
+        if path.is_dir():
+            continue
+        rel = path.relative_to(sources)
+        parts = rel.parts
+        if parts[0] == "reference":
+            if len(parts) != 2 or path.stem not in REFERENCE_TABLES or path.suffix != ".csv":
+                found.append((rel.as_posix(), "not a reference table of the contract"))
+        elif parts[0] not in AGENCIES:
+            found.append((rel.as_posix(), f"unknown folder {parts[0]}/"))
+        elif len(parts) != 3 or not MONTH_RE.match(parts[1]):
+            found.append((rel.as_posix(), f"not in a {parts[0]}/<YYYY-MM>/ month folder"))
+        elif not extract_for_file(parts[0], parts[2]):
+            found.append((rel.as_posix(), f"not a file name the contract names for {parts[0]}/"))
+    return found
+
+
+def ignored_ledger(sources: Path, run_id: str) -> pl.DataFrame:
+    from dagster_project.lake import LEDGER_SCHEMA
+
+    now = dt.datetime.now(dt.UTC)
+    rows = []
+    for rel, reason in unknown_files(sources):
+        path = sources / rel
+        month = rel.split("/")[1] if rel.count("/") >= 2 and MONTH_RE.match(rel.split("/")[1]) else None
+        rows.append({
+            "source_file": rel, "agency": rel.split("/")[0], "extract": None, "reporting_month": month,
+            "sha256": file_sha256(path), "size_bytes": path.stat().st_size, "rows_read": 0, "rows_loaded": 0,
+            "rows_quarantined": 0, "status": "ignored", "reason": reason, "run_id": run_id, "ingested_at": now,
+            "key_fingerprint": None, "reference_fingerprint": None, "code_fingerprint": CODE_FINGERPRINT,
+        })
+    return pl.DataFrame(rows, schema=LEDGER_SCHEMA)
+
+
+def specs_of(agency: str) -> tuple[ExtractSpec, ...]:
+    return tuple(s for s in EXTRACTS if s.agency == agency)

@@ -1,0 +1,159 @@
+"""Where ingested data lives in the warehouse folder, and how it is replaced safely.
+
+```
+<warehouse>/lake/<extract>/month=YYYY-MM/<source file stem>.parquet      loaded rows, pseudonymised
+<warehouse>/lake/<extract>/_empty.parquet                               the schema, so a glob always matches
+<warehouse>/lake/reference/<table>.parquet                              master data
+<warehouse>/quarantine/<extract>/month=YYYY-MM/<stem>.parquet            rejected rows with every reason
+<warehouse>/ledger/<extract>/month=YYYY-MM/<stem>.parquet                one ledger row per (file, extract)
+<warehouse>/ledger/_ignored.parquet                                      unknown files of the landing zone
+```
+
+One Parquet file per source file and extract: a re-delivery replaces exactly its
+own rows, by ``os.replace`` of a fully written temporary file. The ledger row is
+written last, so a run killed half-way leaves a ledger that does not match the
+landing zone and the next run re-ingests that file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import polars as pl
+
+from dagster_project.ingest.validate import QUARANTINE_SCHEMA, lake_schema
+from dagster_project.schemas.contract import EXTRACTS, ExtractSpec
+
+LEDGER_SCHEMA = {
+    "source_file": pl.Utf8,
+    "agency": pl.Utf8,
+    "extract": pl.Utf8,
+    "reporting_month": pl.Utf8,
+    "sha256": pl.Utf8,
+    "size_bytes": pl.Int64,
+    "rows_read": pl.Int64,
+    "rows_loaded": pl.Int64,
+    "rows_quarantined": pl.Int64,
+    "status": pl.Utf8,  # loaded | rejected | ignored
+    "reason": pl.Utf8,
+    "run_id": pl.Utf8,
+    "ingested_at": pl.Datetime("us", "UTC"),
+    "key_fingerprint": pl.Utf8,
+    "reference_fingerprint": pl.Utf8,
+    "code_fingerprint": pl.Utf8,
+}
+TMP_SUFFIX = ".tmp"
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_parquet_atomic(df: pl.DataFrame, path: Path) -> None:
+    """Write to a temporary file in the same folder, fsync, then os.replace: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
+    df.write_parquet(tmp, compression="zstd", statistics=True)
+    with tmp.open("rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Lake:
+    def __init__(self, warehouse: Path):
+        self.root = warehouse
+
+    # ----------------------------------------------------------- paths
+    def data_path(self, extract: str, month: str, stem: str) -> Path:
+        return self.root / "lake" / extract / f"month={month}" / f"{stem}.parquet"
+
+    def quarantine_path(self, extract: str, month: str, stem: str) -> Path:
+        return self.root / "quarantine" / extract / f"month={month}" / f"{stem}.parquet"
+
+    def ledger_path(self, extract: str, month: str, stem: str) -> Path:
+        return self.root / "ledger" / extract / f"month={month}" / f"{stem}.parquet"
+
+    def reference_path(self, table: str) -> Path:
+        return self.root / "lake" / "reference" / f"{table}.parquet"
+
+    @property
+    def ignored_path(self) -> Path:
+        return self.root / "ledger" / "_ignored.parquet"
+
+    def glob(self, area: str, extract: str) -> str:
+        """The DuckDB glob of every Parquet file of an extract in an area (lake, quarantine, ledger)."""
+        return str(self.root / area / extract / "**" / "*.parquet")
+
+    # ----------------------------------------------------------- setup
+    def ensure_layout(self) -> None:
+        """Empty Parquet files with the fixed schemas, so globs never match nothing; clear stale temporaries."""
+        for spec in EXTRACTS:
+            for area, schema in (
+                ("lake", lake_schema(spec)),
+                ("quarantine", QUARANTINE_SCHEMA),
+                ("ledger", LEDGER_SCHEMA),
+            ):
+                folder = self.root / area / spec.name
+                folder.mkdir(parents=True, exist_ok=True)
+                empty = folder / "_empty.parquet"
+                if not empty.exists() or pl.read_parquet_schema(empty) != dict(pl.Schema(schema)):
+                    write_parquet_atomic(pl.DataFrame(schema=schema), empty)
+                for stale in folder.rglob(f"*{TMP_SUFFIX}"):
+                    stale.unlink(missing_ok=True)
+        if not self.ignored_path.exists():
+            write_parquet_atomic(pl.DataFrame(schema=LEDGER_SCHEMA), self.ignored_path)
+
+    # ----------------------------------------------------------- ledger
+    def ledger_entry(self, extract: str, month: str, stem: str) -> dict | None:
+        path = self.ledger_path(extract, month, stem)
+        if not path.exists():
+            return None
+        rows = pl.read_parquet(path).to_dicts()
+        return rows[0] if rows else None
+
+    def ledger(self) -> pl.DataFrame:
+        """The whole ledger: every (file, extract) currently ingested, and the ignored files."""
+        parts = [pl.read_parquet(p) for p in sorted((self.root / "ledger").rglob("*.parquet"))]
+        parts = [p for p in parts if p.height]
+        if not parts:
+            return pl.DataFrame(schema=LEDGER_SCHEMA)
+        return pl.concat(parts, how="vertical").sort("source_file", "extract")
+
+    def commit(self, spec: ExtractSpec, month: str, stem: str, entry: dict,
+               loaded: pl.DataFrame | None, quarantined: pl.DataFrame | None) -> None:
+        """Replace one file's rows of one extract, then its ledger row (the commit marker)."""
+        data, quar = self.data_path(spec.name, month, stem), self.quarantine_path(spec.name, month, stem)
+        if loaded is not None and loaded.height:
+            write_parquet_atomic(loaded, data)
+        else:
+            data.unlink(missing_ok=True)
+        if quarantined is not None and quarantined.height:
+            write_parquet_atomic(quarantined, quar)
+        else:
+            quar.unlink(missing_ok=True)
+        write_parquet_atomic(pl.DataFrame([entry], schema=LEDGER_SCHEMA), self.ledger_path(spec.name, month, stem))
+
+    def forget(self, extract: str, month: str, stem: str) -> None:
+        """A source file withdrawn from the landing zone: its rows leave the lake."""
+        self.ledger_path(extract, month, stem).unlink(missing_ok=True)
+        self.data_path(extract, month, stem).unlink(missing_ok=True)
+        self.quarantine_path(extract, month, stem).unlink(missing_ok=True)
+
+    def stems(self, extract: str, month: str) -> set[str]:
+        folder = self.root / "ledger" / extract / f"month={month}"
+        return {p.stem for p in folder.glob("*.parquet")} if folder.exists() else set()

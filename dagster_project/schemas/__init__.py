@@ -1,0 +1,1 @@
+"""The contract of extracts.md as data: canonical columns, Chinese headers, rules, and pandera schemas."""
