@@ -134,8 +134,15 @@ class Lake:
             return pl.DataFrame(schema=LEDGER_SCHEMA)
         return pl.concat(parts, how="vertical").sort("source_file", "extract")
 
-    def commit(self, spec: ExtractSpec, month: str, stem: str, entry: dict,
-               loaded: pl.DataFrame | None, quarantined: pl.DataFrame | None) -> None:
+    def commit(
+        self,
+        spec: ExtractSpec,
+        month: str,
+        stem: str,
+        entry: dict,
+        loaded: pl.DataFrame | None,
+        quarantined: pl.DataFrame | None,
+    ) -> None:
         """Replace one file's rows of one extract, then its ledger row (the commit marker)."""
         data, quar = self.data_path(spec.name, month, stem), self.quarantine_path(spec.name, month, stem)
         if loaded is not None and loaded.height:
@@ -146,7 +153,9 @@ class Lake:
             write_parquet_atomic(quarantined, quar)
         else:
             quar.unlink(missing_ok=True)
-        write_parquet_atomic(pl.DataFrame([entry], schema=LEDGER_SCHEMA), self.ledger_path(spec.name, month, stem))
+        write_parquet_atomic(
+            pl.DataFrame([entry], schema=LEDGER_SCHEMA), self.ledger_path(spec.name, month, stem)
+        )
 
     def forget(self, extract: str, month: str, stem: str) -> None:
         """A source file withdrawn from the landing zone: its rows leave the lake."""

@@ -35,11 +35,17 @@ class Outcome:
     def summary(self) -> str:
         lines = [
             f"pfpw run {self.run_id}: {'SUCCESS' if self.success else 'FAILED'}",
-            f"  months: {self.months[0]} .. {self.months[-1]} ({len(self.months)})" if self.months else "  months: none",
+            f"  months: {self.months[0]} .. {self.months[-1]} ({len(self.months)})"
+            if self.months
+            else "  months: none",
             "  files: {files} ({loaded} loaded, {rejected} rejected, {ignored} ignored)".format(**self.ledger)
-            if self.ledger else "  files: none",
-            "  rows: {rows_read} read, {rows_loaded} loaded, {rows_quarantined} quarantined".format(**self.ledger)
-            if self.ledger else "",
+            if self.ledger
+            else "  files: none",
+            "  rows: {rows_read} read, {rows_loaded} loaded, {rows_quarantined} quarantined".format(
+                **self.ledger
+            )
+            if self.ledger
+            else "",
         ]
         for f, reason in self.rejected:
             lines.append(f"  REJECTED {f}: {reason}")
@@ -54,8 +60,9 @@ class Outcome:
         return "\n".join(line for line in lines if line)
 
 
-def run_pipeline(sources: Path, warehouse: Path, instance: dg.DagsterInstance | None = None,
-                 job_name: str = "pfpw_nightly") -> Outcome:
+def run_pipeline(
+    sources: Path, warehouse: Path, instance: dg.DagsterInstance | None = None, job_name: str = "pfpw_nightly"
+) -> Outcome:
     """Run ``job_name`` over every reporting month in the landing zone, in one run."""
     from dagster_project.definitions import defs
 
@@ -75,7 +82,11 @@ def run_pipeline(sources: Path, warehouse: Path, instance: dg.DagsterInstance | 
 
 def _unpartitioned_keys(defs: dg.Definitions) -> set[dg.AssetKey]:
     graph = defs.resolve_asset_graph()
-    return {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is None and graph.get(k).is_materializable}
+    return {
+        k
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).partitions_def is None and graph.get(k).is_materializable
+    }
 
 
 def summarise(result: dg.ExecuteInProcessResult, months: list[str], lake: Lake) -> Outcome:

@@ -6,11 +6,10 @@ files. Each extract has a blocking check that its ledger balances against the
 Parquet actually written.
 """
 
-
+import dagster as dg
 import duckdb
 import polars as pl
 
-import dagster as dg
 from dagster_project import settings
 from dagster_project.ingest.run import Ingestor, MonthReport, ignored_ledger, specs_of
 from dagster_project.lake import write_parquet_atomic
@@ -36,7 +35,9 @@ def extract_key(extract: str) -> dg.AssetKey:
             group_name=REFERENCE_GROUP,
             description=f"reference/{name}.csv: the data team's master data, copied to the lake as Parquet.",
             kinds={"parquet"},
-            metadata={"dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(c, "VARCHAR") for c in cols])},
+            metadata={
+                "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(c, "VARCHAR") for c in cols])
+            },
         )
         for name, cols in REFERENCE_TABLES.items()
     ],
@@ -49,8 +50,11 @@ def reference_tables(context: dg.AssetExecutionContext, paths: PfpwPaths):
         write_parquet_atomic(df, lake.reference_path(name))
         yield dg.MaterializeResult(
             asset_key=REFERENCE_KEYS[name],
-            metadata={"dagster/row_count": df.height, "fingerprint": ref.fingerprint,
-                      "preview": dg.MetadataValue.md(md_table(df.head(5)))},
+            metadata={
+                "dagster/row_count": df.height,
+                "fingerprint": ref.fingerprint,
+                "preview": dg.MetadataValue.md(md_table(df.head(5))),
+            },
         )
 
 
@@ -61,13 +65,14 @@ def reference_tables(context: dg.AssetExecutionContext, paths: PfpwPaths):
     kinds={"parquet"},
 )
 def landing_zone_inventory(context: dg.AssetExecutionContext, paths: PfpwPaths) -> dg.MaterializeResult:
-    df = ignored_ledger(paths.sources, context.run_id)
+    df = ignored_ledger(paths.sources, context.run.run_id)
     lake = paths.lake
     write_parquet_atomic(df, lake.ignored_path)
     for row in df.iter_rows(named=True):
         context.log.warning(f"ignored {row['source_file']}: {row['reason']}")
-    return dg.MaterializeResult(metadata={"ignored_files": df.height,
-                                          "files": dg.MetadataValue.json(df["source_file"].to_list())})
+    return dg.MaterializeResult(
+        metadata={"ignored_files": df.height, "files": dg.MetadataValue.json(df["source_file"].to_list())}
+    )
 
 
 def build_agency_asset(agency: str) -> dg.AssetsDefinition:
@@ -79,7 +84,8 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
             dg.AssetSpec(
                 extract_key(s.name),
                 group_name=INGESTION_GROUP,
-                description=s.description + " Valid rows, pseudonymised; see the ledger and quarantine for the rest.",
+                description=s.description
+                + " Valid rows, pseudonymised; see the ledger and quarantine for the rest.",
                 deps=list(REFERENCE_KEYS.values()),
                 kinds={"parquet", "polars"},
                 metadata={
@@ -98,7 +104,7 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
     )
     def _ingest(context: dg.AssetExecutionContext, paths: PfpwPaths):
         ref = load_reference(paths.sources)
-        ingestor = Ingestor(paths.sources, paths.lake, ref, settings.pii_key(), run_id=context.run_id)
+        ingestor = Ingestor(paths.sources, paths.lake, ref, settings.pii_key(), run_id=context.run.run_id)
         total = MonthReport()
         for month in context.partition_keys:
             report = ingestor.ingest(specs, month)
@@ -132,8 +138,10 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
 
 def _preview(paths: PfpwPaths, extract: str) -> str:
     glob = paths.lake.glob("lake", extract)
-    df = duckdb.sql(f"select * exclude (source_file) from read_parquet('{glob}', union_by_name=true, "
-                    "hive_partitioning=false) limit 5").pl()
+    df = duckdb.sql(
+        f"select * exclude (source_file) from read_parquet('{glob}', union_by_name=true, "
+        "hive_partitioning=false) limit 5"
+    ).pl()
     return md_table(df)
 
 
@@ -175,18 +183,27 @@ def ledger_balance_problems(paths: PfpwPaths, extract: str) -> list[str]:
         where a.source_file not in (select source_file from ledger)
     """
     rows = con.sql(sql).fetchall()
-    return [f"{r[0]}: read {r[1]}, ledger loaded {r[2]} / quarantined {r[3]}, "
-            f"Parquet holds {r[4]} loaded / {r[5]} quarantined" for r in rows]
+    return [
+        f"{r[0]}: read {r[1]}, ledger loaded {r[2]} / quarantined {r[3]}, "
+        f"Parquet holds {r[4]} loaded / {r[5]} quarantined"
+        for r in rows
+    ]
 
 
 def build_ledger_check(extract: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=extract_key(extract), name="ledger_balances", blocking=True,
-                    description="For every file: rows read = rows loaded + rows quarantined, and the lake and "
-                                "quarantine Parquet hold exactly those rows.")
+    @dg.asset_check(
+        asset=extract_key(extract),
+        name="ledger_balances",
+        blocking=True,
+        description="For every file: rows read = rows loaded + rows quarantined, and the lake and "
+        "quarantine Parquet hold exactly those rows.",
+    )
     def _check(paths: PfpwPaths) -> dg.AssetCheckResult:
         problems = ledger_balance_problems(paths, extract)
-        return dg.AssetCheckResult(passed=not problems, metadata={
-            "problems": len(problems), "first_problems": dg.MetadataValue.json(problems[:20])})
+        return dg.AssetCheckResult(
+            passed=not problems,
+            metadata={"problems": len(problems), "first_problems": dg.MetadataValue.json(problems[:20])},
+        )
 
     return _check
 

@@ -49,14 +49,18 @@ def parse_date(col: str | pl.Expr, forms: str = "iso") -> pl.Expr:
                 ],
                 separator="-",
             )
-        parts.append(pl.when(e.str.contains(pattern)).then(norm.str.strptime(pl.Date, "%Y-%m-%d", strict=False)))
+        parts.append(
+            pl.when(e.str.contains(pattern)).then(norm.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+        )
     return pl.coalesce(parts)
 
 
 def parse_amount(col: str) -> pl.Expr:
     """Yuan with at most two decimals, thousands separators allowed, as DECIMAL(18,2)."""
     e = pl.col(col).str.strip_chars()
-    return pl.when(e.str.contains(AMOUNT_RE)).then(e.str.replace_all(",", "").cast(pl.Decimal(18, 2), strict=False))
+    return pl.when(e.str.contains(AMOUNT_RE)).then(
+        e.str.replace_all(",", "").cast(pl.Decimal(18, 2), strict=False)
+    )
 
 
 def parse_int(col: str) -> pl.Expr:

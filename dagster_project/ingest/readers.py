@@ -103,7 +103,9 @@ def read_sheet(wb: CalamineWorkbook, spec: ExtractSpec) -> pl.DataFrame | None:
     numbers: list[int] = []
     for i in range(h + 1, len(rows)):
         row = rows[i]
-        cells = [cell_text(row[p], ident) if p < len(row) else None for p, ident in zip(pos, identity, strict=True)]
+        cells = [
+            cell_text(row[p], ident) if p < len(row) else None for p, ident in zip(pos, identity, strict=True)
+        ]
         if all(c is None for c in cells) and all(cell_text(c) is None for c in row):
             continue  # blank row
         lead = cell_text(row[0]) if row else None
@@ -158,8 +160,12 @@ def read_csv(path: Path, spec: ExtractSpec, encoding: str) -> pl.DataFrame:
         raise FileRejected(f"not a readable CSV ({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
     pos = _column_positions(spec, df.columns, "header")
     header = df.columns
-    out = df.select([pl.col(header[p]).str.strip_chars().alias(f.name) for p, f in zip(pos, spec.fields, strict=True)])
-    out = out.with_columns([pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in out.columns])
+    out = df.select(
+        [pl.col(header[p]).str.strip_chars().alias(f.name) for p, f in zip(pos, spec.fields, strict=True)]
+    )
+    out = out.with_columns(
+        [pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in out.columns]
+    )
     # polars skips blank lines: number rows by their line in the file
     lines = [i + 1 for i, line in enumerate(text.splitlines()) if line.strip()][1:]
     if len(lines) != out.height:  # quoted newlines inside a field: fall back to positional numbering

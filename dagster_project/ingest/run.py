@@ -40,7 +40,13 @@ def _code_fingerprint() -> str:
     """Changes whenever the reading or validation code changes: such a change re-ingests everything."""
     here = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
-    for rel in ("schemas/contract.py", "ingest/readers.py", "ingest/validate.py", "ingest/parse.py", "pii.py"):
+    for rel in (
+        "schemas/contract.py",
+        "ingest/readers.py",
+        "ingest/validate.py",
+        "ingest/parse.py",
+        "pii.py",
+    ):
         h.update((here / rel).read_bytes())
     return h.hexdigest()[:16]
 
@@ -63,8 +69,15 @@ class MonthReport:
     per_extract: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add(self, other: MonthReport) -> None:
-        for name in ("files_seen", "files_ingested", "files_unchanged", "files_removed", "rows_read",
-                     "rows_loaded", "rows_quarantined"):
+        for name in (
+            "files_seen",
+            "files_ingested",
+            "files_unchanged",
+            "files_removed",
+            "rows_read",
+            "rows_loaded",
+            "rows_quarantined",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.rejected.extend(other.rejected)
         for ext, counts in other.per_extract.items():
@@ -89,7 +102,9 @@ class Ingestor:
         folder = self.sources / spec.agency / month
         if not folder.is_dir():
             return []
-        return sorted(p for p in folder.iterdir() if p.is_file() and spec in extract_for_file(spec.agency, p.name))
+        return sorted(
+            p for p in folder.iterdir() if p.is_file() and spec in extract_for_file(spec.agency, p.name)
+        )
 
     def ingest(self, specs: tuple[ExtractSpec, ...], month: str) -> MonthReport:
         """Bring the lake's partitions of ``specs`` for ``month`` in line with the landing zone."""
@@ -109,14 +124,17 @@ class Ingestor:
         present = {p.stem for p in paths}
         for spec in specs:
             for stem in self.lake.stems(spec.name, month) - present:
-                log.warning("%s/%s/%s: source file withdrawn; its rows leave the lake", spec.agency, month, stem)
+                log.warning(
+                    "%s/%s/%s: source file withdrawn; its rows leave the lake", spec.agency, month, stem
+                )
                 self.lake.forget(spec.name, month, stem)
                 report.files_removed += 1
         return report
 
     # ---------------------------------------------------------------- a batch of files of one month
-    def _ingest_files(self, files: list[tuple[Path, str, list[ExtractSpec]]], month: str,
-                      report: MonthReport) -> None:
+    def _ingest_files(
+        self, files: list[tuple[Path, str, list[ExtractSpec]]], month: str, report: MonthReport
+    ) -> None:
         ctx = BatchContext(month, self.reference.townships, self.reference.villages)
         raws: dict[str, list[pl.DataFrame]] = defaultdict(list)
         outcome: dict[tuple[str, str], str | int | None] = {}  # (file, extract) -> reason | rows read | None
@@ -148,13 +166,24 @@ class Ingestor:
                 loaded = loaded_df.height if loaded_df is not None else 0
                 quarantined = quarantined_df.height if quarantined_df is not None else 0
                 entry = {
-                    "source_file": rel, "agency": spec.agency, "extract": spec.name, "reporting_month": month,
-                    "sha256": sha, "size_bytes": path.stat().st_size, "rows_read": rows_read,
-                    "rows_loaded": loaded, "rows_quarantined": quarantined,
+                    "source_file": rel,
+                    "agency": spec.agency,
+                    "extract": spec.name,
+                    "reporting_month": month,
+                    "sha256": sha,
+                    "size_bytes": path.stat().st_size,
+                    "rows_read": rows_read,
+                    "rows_loaded": loaded,
+                    "rows_quarantined": quarantined,
                     "status": "rejected" if reason else "loaded",
-                    "reason": reason if reason or got is not None else f"optional sheet {spec.sheet} not in the workbook",
-                    "run_id": self.run_id, "ingested_at": now, "key_fingerprint": self.key_fp,
-                    "reference_fingerprint": self.reference.fingerprint, "code_fingerprint": CODE_FINGERPRINT,
+                    "reason": reason
+                    if reason or got is not None
+                    else f"optional sheet {spec.sheet} not in the workbook",
+                    "run_id": self.run_id,
+                    "ingested_at": now,
+                    "key_fingerprint": self.key_fp,
+                    "reference_fingerprint": self.reference.fingerprint,
+                    "code_fingerprint": CODE_FINGERPRINT,
                 }
                 self.lake.commit(spec, month, path.stem, entry, loaded_df, quarantined_df)
                 report.rows_read += rows_read
@@ -175,9 +204,12 @@ class Ingestor:
         e = self.lake.ledger_entry(spec.name, month, stem)
         if e is None:
             return False
-        same = (e["sha256"] == sha and e["key_fingerprint"] == self.key_fp
-                and e["reference_fingerprint"] == self.reference.fingerprint
-                and e["code_fingerprint"] == CODE_FINGERPRINT)
+        same = (
+            e["sha256"] == sha
+            and e["key_fingerprint"] == self.key_fp
+            and e["reference_fingerprint"] == self.reference.fingerprint
+            and e["code_fingerprint"] == CODE_FINGERPRINT
+        )
         if not same:
             return False
         # the files the ledger promises must be there (a killed run may have lost them)
@@ -194,13 +226,16 @@ class Ingestor:
                 township = TOWNSHIP_FILE_RE.match(path.name)["code"]
                 if township not in self.reference.townships:
                     raise FileRejected(
-                        f"workbook named for township {township}, which is not in reference/townships.csv")
+                        f"workbook named for township {township}, which is not in reference/townships.csv"
+                    )
                 wb = readers.open_workbook(path)
                 raws = {spec.name: readers.read_sheet(wb, spec) for spec in specs}
             elif agency == "hospital":
                 hospital = HOSPITAL_FILE_RE.match(path.name)["code"]
                 if hospital not in self.reference.hospitals:
-                    raise FileRejected(f"file named for hospital {hospital}, which is not in reference/hospitals.csv")
+                    raise FileRejected(
+                        f"file named for hospital {hospital}, which is not in reference/hospitals.csv"
+                    )
                 raws = {spec.name: readers.read_csv(path, spec, "gbk") for spec in specs}
             elif agency == "finance":
                 raws = {spec.name: readers.read_csv(path, spec, "utf-8-sig") for spec in specs}
@@ -209,7 +244,9 @@ class Ingestor:
         except FileRejected as exc:
             return {spec.name: str(exc) for spec in specs}
         return {
-            name: None if raw is None else raw.with_columns(
+            name: None
+            if raw is None
+            else raw.with_columns(
                 pl.lit(rel, pl.Utf8).alias("source_file"),
                 pl.lit(township, pl.Utf8).alias("file_township"),
                 pl.lit(hospital, pl.Utf8).alias("file_hospital"),
@@ -269,12 +306,26 @@ def ignored_ledger(sources: Path, run_id: str) -> pl.DataFrame:
     for rel, reason in unknown_files(sources):
         path = sources / rel
         month = rel.split("/")[1] if rel.count("/") >= 2 and MONTH_RE.match(rel.split("/")[1]) else None
-        rows.append({
-            "source_file": rel, "agency": rel.split("/")[0], "extract": None, "reporting_month": month,
-            "sha256": file_sha256(path), "size_bytes": path.stat().st_size, "rows_read": 0, "rows_loaded": 0,
-            "rows_quarantined": 0, "status": "ignored", "reason": reason, "run_id": run_id, "ingested_at": now,
-            "key_fingerprint": None, "reference_fingerprint": None, "code_fingerprint": CODE_FINGERPRINT,
-        })
+        rows.append(
+            {
+                "source_file": rel,
+                "agency": rel.split("/")[0],
+                "extract": None,
+                "reporting_month": month,
+                "sha256": file_sha256(path),
+                "size_bytes": path.stat().st_size,
+                "rows_read": 0,
+                "rows_loaded": 0,
+                "rows_quarantined": 0,
+                "status": "ignored",
+                "reason": reason,
+                "run_id": run_id,
+                "ingested_at": now,
+                "key_fingerprint": None,
+                "reference_fingerprint": None,
+                "code_fingerprint": CODE_FINGERPRINT,
+            }
+        )
     return pl.DataFrame(rows, schema=LEDGER_SCHEMA)
 
 

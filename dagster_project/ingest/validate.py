@@ -33,7 +33,9 @@ ID_STATUS = "__id_status"
 PARSED = "__parsed"
 
 MEASURE_DTYPE = pl.List(
-    pl.Struct({"measure_type": pl.Utf8, "measured_on": pl.Date, "amount": pl.Decimal(18, 2), "days": pl.Int32})
+    pl.Struct(
+        {"measure_type": pl.Utf8, "measured_on": pl.Date, "amount": pl.Decimal(18, 2), "days": pl.Int32}
+    )
 )
 META_SCHEMA = {"source_file": pl.Utf8, "reporting_month": pl.Utf8, "source_row": pl.Int64}
 QUARANTINE_SCHEMA = {
@@ -145,75 +147,142 @@ def _field_checks(spec: ExtractSpec, f: Field, ctx: BatchContext) -> list[pa.Che
     L = f.label
     checks: list[pa.Check] = []
     if f.kind == "township_code":
-        checks.append(_expr_check("township_code_shape", f"{L}: is not a 9-digit township code",
-                                  lambda c: c.str.contains(r"^\d{9}$")))
+        checks.append(
+            _expr_check(
+                "township_code_shape",
+                f"{L}: is not a 9-digit township code",
+                lambda c: c.str.contains(r"^\d{9}$"),
+            )
+        )
     elif f.kind == "village_code":
-        checks.append(_expr_check("village_code_shape", f"{L}: is not a 12-digit village code",
-                                  lambda c: c.str.contains(r"^\d{12}$")))
+        checks.append(
+            _expr_check(
+                "village_code_shape",
+                f"{L}: is not a 12-digit village code",
+                lambda c: c.str.contains(r"^\d{12}$"),
+            )
+        )
         known_villages = list(ctx.villages)
         known_townships = list(ctx.townships)
         if spec.agency == "township":
-            checks.append(_expr_check(
-                "village_other_township", f"{L}: is not a village of the workbook's township",
-                lambda c: ~c.str.contains(r"^\d{12}$") | c.str.starts_with(pl.col("file_township"))))
-        checks.append(_expr_check(
-            "village_unknown", f"{L}: is not in the reference villages, though its township is",
-            lambda c: ~c.str.contains(r"^\d{12}$") | ~c.str.slice(0, 9).is_in(known_townships)
-            | c.is_in(known_villages)))
+            checks.append(
+                _expr_check(
+                    "village_other_township",
+                    f"{L}: is not a village of the workbook's township",
+                    lambda c: ~c.str.contains(r"^\d{12}$") | c.str.starts_with(pl.col("file_township")),
+                )
+            )
+        checks.append(
+            _expr_check(
+                "village_unknown",
+                f"{L}: is not in the reference villages, though its township is",
+                lambda c: (
+                    ~c.str.contains(r"^\d{12}$")
+                    | ~c.str.slice(0, 9).is_in(known_townships)
+                    | c.is_in(known_villages)
+                ),
+            )
+        )
     elif f.kind == "identity":
         pass  # validated on its status column
     elif f.kind == "date":
         forms = spec.date_forms
         human = "YYYY-MM-DD" if forms == "iso" else "an Excel date, YYYY-MM-DD, YYYY/M/D or YYYY年M月D日"
-        checks.append(_expr_check("date_form", f"{L}: is not a real date written {human}",
-                                  lambda c: parse_date(c, forms).is_not_null()))
+        checks.append(
+            _expr_check(
+                "date_form",
+                f"{L}: is not a real date written {human}",
+                lambda c: parse_date(c, forms).is_not_null(),
+            )
+        )
         last = month_end(ctx.month)
-        checks.append(_expr_check("date_after_month", f"{L}: is after the end of the reporting month {ctx.month}",
-                                  lambda c: parse_date(c, forms).is_null() | (parse_date(c, forms) <= last)))
+        checks.append(
+            _expr_check(
+                "date_after_month",
+                f"{L}: is after the end of the reporting month {ctx.month}",
+                lambda c: parse_date(c, forms).is_null() | (parse_date(c, forms) <= last),
+            )
+        )
     elif f.kind == "timestamp":
         limit = month_end_instant(ctx.month)
         p = pl.col(f.name + PARSED)
-        checks.append(_expr_check("timestamp_form", f"{L}: is not an ISO 8601 timestamp",
-                                  lambda c: p.is_not_null()))
-        checks.append(_expr_check("timestamp_after_month",
-                                  f"{L}: is after the end of the reporting month {ctx.month}",
-                                  lambda c: p.is_null() | (p < limit)))
+        checks.append(
+            _expr_check("timestamp_form", f"{L}: is not an ISO 8601 timestamp", lambda c: p.is_not_null())
+        )
+        checks.append(
+            _expr_check(
+                "timestamp_after_month",
+                f"{L}: is after the end of the reporting month {ctx.month}",
+                lambda c: p.is_null() | (p < limit),
+            )
+        )
     elif f.kind == "int":
-        checks.append(_expr_check("int_form", f"{L}: is not a whole number ≥ 0",
-                                  lambda c: c.str.strip_chars().str.contains(INT_RE)))
+        checks.append(
+            _expr_check(
+                "int_form",
+                f"{L}: is not a whole number ≥ 0",
+                lambda c: c.str.strip_chars().str.contains(INT_RE),
+            )
+        )
         lo, hi = f.min_value, f.max_value
         if lo is not None or hi is not None:
             rng = f"{lo if lo is not None else ''}–{hi if hi is not None else ''}"
             checks.append(_expr_check("int_range", f"{L}: is outside {rng}", lambda c: _in_range(c, lo, hi)))
     elif f.kind == "amount":
-        checks.append(_expr_check("amount_form", f"{L}: is not an amount in yuan with at most two decimals",
-                                  lambda c: c.str.strip_chars().str.contains(AMOUNT_RE)))
+        checks.append(
+            _expr_check(
+                "amount_form",
+                f"{L}: is not an amount in yuan with at most two decimals",
+                lambda c: c.str.strip_chars().str.contains(AMOUNT_RE),
+            )
+        )
         if f.positive:
-            checks.append(_expr_check("amount_positive", f"{L}: is zero or negative",
-                                      lambda c: parse_amount_expr(c).is_null() | (parse_amount_expr(c) > 0)))
+            checks.append(
+                _expr_check(
+                    "amount_positive",
+                    f"{L}: is zero or negative",
+                    lambda c: parse_amount_expr(c).is_null() | (parse_amount_expr(c) > 0),
+                )
+            )
         else:
-            checks.append(_expr_check("amount_negative", f"{L}: is negative",
-                                      lambda c: parse_amount_expr(c).is_null() | (parse_amount_expr(c) >= 0)))
+            checks.append(
+                _expr_check(
+                    "amount_negative",
+                    f"{L}: is negative",
+                    lambda c: parse_amount_expr(c).is_null() | (parse_amount_expr(c) >= 0),
+                )
+            )
     elif f.kind == "enum":
         allowed = list(f.allowed)
-        checks.append(_expr_check("allowed_values", f"{L}: is not one of {', '.join(allowed)}",
-                                  lambda c: c.is_in(allowed)))
+        checks.append(
+            _expr_check(
+                "allowed_values", f"{L}: is not one of {', '.join(allowed)}", lambda c: c.is_in(allowed)
+            )
+        )
     elif f.kind == "bool":
-        checks.append(_expr_check("bool_form", f"{L}: is not true or false", lambda c: c.is_in(["true", "false"])))
+        checks.append(
+            _expr_check("bool_form", f"{L}: is not true or false", lambda c: c.is_in(["true", "false"]))
+        )
     elif f.kind == "measures":
         # prepare() replaced the JSON by its problem (NULL when every measure is valid)
         checks.append(_expr_check("measures_valid", "measures", lambda c: pl.lit(False)))
     if spec.key and f.name == spec.key[0]:
         key = spec.key
-        checks.append(_expr_check("duplicate_key",
-                                  f"{L}: key ({', '.join(key)}) repeats an earlier row of this file",
-                                  lambda c: pl.struct(list(key)).is_first_distinct()))
+        checks.append(
+            _expr_check(
+                "duplicate_key",
+                f"{L}: key ({', '.join(key)}) repeats an earlier row of this file",
+                lambda c: pl.struct(list(key)).is_first_distinct(),
+            )
+        )
     return checks
 
 
 def parse_amount_expr(c: pl.Expr) -> pl.Expr:
     e = c.str.strip_chars()
-    return pl.when(e.str.contains(AMOUNT_RE)).then(e.str.replace_all(",", "").cast(pl.Decimal(18, 2), strict=False))
+    return pl.when(e.str.contains(AMOUNT_RE)).then(
+        e.str.replace_all(",", "").cast(pl.Decimal(18, 2), strict=False)
+    )
 
 
 def _in_range(c: pl.Expr, lo: int | None, hi: int | None) -> pl.Expr:
@@ -348,7 +417,9 @@ def _typed(spec: ExtractSpec, df: pl.DataFrame, ctx: BatchContext, measures: lis
     return out.select(list(lake_schema(spec))).cast(lake_schema(spec))
 
 
-def _quarantine(spec: ExtractSpec, df: pl.DataFrame, reasons: list[list[str]], ctx: BatchContext) -> pl.DataFrame:
+def _quarantine(
+    spec: ExtractSpec, df: pl.DataFrame, reasons: list[list[str]], ctx: BatchContext
+) -> pl.DataFrame:
     """Quarantined rows: where, why, and the row's values with identity fields as person_key or NULL."""
     keep = [f.name for f in spec.fields if f.kind != "measures"]
     records = [json.dumps(r, ensure_ascii=False, default=str) for r in df.select(keep).iter_rows(named=True)]

@@ -10,18 +10,14 @@ they change). The same seed always gives byte-identical text files.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 from dagster_project.pii import check_char
-from dagster_project.synth.profile import GOLDEN, TOWNSHIPS_331003, VILLAGE_COUNTS, Profile
+from dagster_project.synth.profile import TOWNSHIPS_331003, VILLAGE_COUNTS, Profile
 
 DISTRICT_CODES = ("331003", "331004", "331022", "331023", "331024", "331082", "331083", "330602", "330603")
 OUTSIDE_DISTRICT = "331081"  # mothers living here gave birth in our hospitals; never a generated district
@@ -139,7 +135,9 @@ class Planner:
     def identity(self, region: str, female: bool = True) -> str:
         while True:
             born = rand_date(self.rng, dt.date(1972, 1, 1), dt.date(1994, 12, 31))
-            seq = self.rng.randint(0, 99) * 10 + self.rng.choice((0, 2, 4, 6, 8) if female else (1, 3, 5, 7, 9))
+            seq = self.rng.randint(0, 99) * 10 + self.rng.choice(
+                (0, 2, 4, 6, 8) if female else (1, 3, 5, 7, 9)
+            )
             first17 = f"{region}{born:%Y%m%d}{seq:03d}"
             number = first17 + check_char(first17)
             if number not in self.used_ids:
@@ -147,7 +145,9 @@ class Planner:
                 return number
 
     def name(self) -> str:
-        return self.rng.choice(SURNAMES) + "".join(self.rng.choice(GIVEN) for _ in range(self.rng.choice((1, 2))))
+        return self.rng.choice(SURNAMES) + "".join(
+            self.rng.choice(GIVEN) for _ in range(self.rng.choice((1, 2)))
+        )
 
     # --------------------------------------------------------------- reference
     def reference(self) -> District:
@@ -229,9 +229,7 @@ class Planner:
         avg = (p_start + p_end) / 2
         target = self.p.natural_growth_permille
         candidates = [
-            deaths2
-            for deaths2 in range(1, births2)
-            if abs(1000 * (births2 - deaths2) / avg - target) < 0.004
+            deaths2 for deaths2 in range(1, births2) if abs(1000 * (births2 - deaths2) / avg - target) < 0.004
         ]
         deaths2 = min(candidates, key=lambda x: abs(1000 * (births2 - x) / avg - target))
         deaths1 = round(deaths2 * rng.uniform(0.95, 1.03))
@@ -248,9 +246,13 @@ class Planner:
         regs: list[Registration] = []
         local = self.code
 
-        def new_reg(village: str, birth: dt.date, policy: str, hukou: str, sex: str, order: int) -> Registration:
+        def new_reg(
+            village: str, birth: dt.date, policy: str, hukou: str, sex: str, order: int
+        ) -> Registration:
             region = local if hukou == "本区" else rng.choice(MIGRANT_REGIONS)
-            return Registration("", village, self.identity(region), self.name(), hukou, birth, sex, order, policy, birth)
+            return Registration(
+                "", village, self.identity(region), self.name(), hukou, birth, sex, order, policy, birth
+            )
 
         for y in p.years:
             n, u, um = p.births[y], p.unplanned[y], p.unplanned_migrant[y]
@@ -266,20 +268,32 @@ class Planner:
             for i, village in enumerate(unplanned_villages):
                 hukou = "外地" if i < um else "本区"
                 order = rng.choice((2, 2, 2, 3, 3, 4))
-                year_regs.append(new_reg(village, rand_date(rng, year_start, year_end), "政策外", hukou, "", order))
+                year_regs.append(
+                    new_reg(village, rand_date(rng, year_start, year_end), "政策外", hukou, "", order)
+                )
             for village in planned_villages:
                 hukou = "外地" if rng.random() < 0.12 else "本区"
                 order = 1 if rng.random() < 0.7 else 2
-                year_regs.append(new_reg(village, rand_date(rng, year_start, year_end), "政策内", hukou, "", order))
+                year_regs.append(
+                    new_reg(village, rand_date(rng, year_start, year_end), "政策内", hukou, "", order)
+                )
             for r, s in zip(year_regs, sexes, strict=True):
                 r.sex = s
             # twins: pairs of planned births in one village share mother and birth date
             planned = sorted((r for r in year_regs if r.policy == "政策内"), key=lambda r: r.village)
-            pairs = [(a, b) for a, b in zip(planned[::2], planned[1::2], strict=False) if a.village == b.village]
+            pairs = [
+                (a, b) for a, b in zip(planned[::2], planned[1::2], strict=False) if a.village == b.village
+            ]
             for a, b in rng.sample(pairs, min(35, len(pairs))):
                 b.twin_of = 1
                 b.mother_id, b.mother_name, b.hukou, b.birth, a.order, b.order = (
-                    a.mother_id, a.mother_name, a.hukou, a.birth, 1, 2)
+                    a.mother_id,
+                    a.mother_name,
+                    a.hukou,
+                    a.birth,
+                    1,
+                    2,
+                )
             # registration dates
             local_unplanned = [r for r in year_regs if r.policy == "政策外" and r.hukou == "本区"]
             carried = set()
@@ -309,7 +323,9 @@ class Planner:
             hukou = "本区" if policy == "政策外" or rng.random() > 0.12 else "外地"
             village = rng.choices(codes, weights=[weights[c] for c in codes])[0]
             birth = rand_date(rng, dt.date(prior, 10, 15), dt.date(prior, 12, 31))
-            r = new_reg(village, birth, policy, hukou, rng.choice(("男", "女")), 2 if policy == "政策外" else 1)
+            r = new_reg(
+                village, birth, policy, hukou, rng.choice(("男", "女")), 2 if policy == "政策外" else 1
+            )
             r.registered = rand_date(rng, dt.date(self.y1, 1, 3), dt.date(self.y1, 3, 31))
             regs.append(r)
         # registration ids: per township and registration year, in order of registration
@@ -339,9 +355,17 @@ class Planner:
 
         def record(mother: str, village: str, birth: dt.date, sex: str) -> HospitalBirth:
             h = pick_hospital(village)
-            return HospitalBirth(cert(h, birth), h, mother, village, birth, sex,
-                                 int(rng.gauss(3250, 420)) // 10 * 10, rng.choice((37, 38, 38, 39, 39, 40, 40, 41)),
-                                 False)
+            return HospitalBirth(
+                cert(h, birth),
+                h,
+                mother,
+                village,
+                birth,
+                sex,
+                int(rng.gauss(3250, 420)) // 10 * 10,
+                rng.choice((37, 38, 38, 39, 39, 40, 40, 41)),
+                False,
+            )
 
         for r in d.registrations:
             if not (self.first <= r.birth <= self.last) or rng.random() < 0.012:
@@ -356,7 +380,9 @@ class Planner:
         for y in p.years:
             for _ in range(9):  # hospital births never registered
                 b = rand_date(rng, dt.date(y, 1, 1), dt.date(y, 12, 31))
-                records.append(record(self.identity(self.code), rng.choice(codes), b, rng.choice(("男", "女"))))
+                records.append(
+                    record(self.identity(self.code), rng.choice(codes), b, rng.choice(("男", "女")))
+                )
             for _ in range(14):  # mothers living in another district
                 b = rand_date(rng, dt.date(y, 1, 1), dt.date(y, 12, 31))
                 village = f"{OUTSIDE_DISTRICT}{rng.randint(1, 12):03d}{rng.randint(200, 230):03d}"
@@ -387,14 +413,18 @@ class Planner:
             for _ in range(p.prepregnancy_checks[y]):
                 seq += 1
                 h = rng.choice(d.hospitals)[0]
-                d.checks.append({
-                    "check_id": f"YQ{self.code}{seq:06d}",
-                    "hospital": h,
-                    "woman_id": self.identity(self.code if rng.random() < 0.9 else rng.choice(MIGRANT_REGIONS)),
-                    "village": rng.choice(codes),
-                    "checked_on": rand_date(rng, dt.date(y, 1, 1), dt.date(y, 12, 31)),
-                    "risk": "高风险人群" if rng.random() < 0.085 else "一般人群",
-                })
+                d.checks.append(
+                    {
+                        "check_id": f"YQ{self.code}{seq:06d}",
+                        "hospital": h,
+                        "woman_id": self.identity(
+                            self.code if rng.random() < 0.9 else rng.choice(MIGRANT_REGIONS)
+                        ),
+                        "village": rng.choice(codes),
+                        "checked_on": rand_date(rng, dt.date(y, 1, 1), dt.date(y, 12, 31)),
+                        "risk": "高风险人群" if rng.random() < 0.085 else "一般人群",
+                    }
+                )
 
     # --------------------------------------------------------------- fee decisions and payments
     def fees(self, d: District) -> None:
@@ -402,12 +432,20 @@ class Planner:
         dec_serial: dict[int, int] = defaultdict(int)
         pay_serial = [0]
 
-        def decision(r_id: str, respondent: str, township: str, on: dt.date, assessed: Decimal,
-                     statutory: Decimal) -> dict:
+        def decision(
+            r_id: str, respondent: str, township: str, on: dt.date, assessed: Decimal, statutory: Decimal
+        ) -> dict:
             dec_serial[on.year] += 1
-            dec = {"decision_no": f"{d.court_abbr}计征〔{on.year}〕{dec_serial[on.year]:04d}号",
-                   "respondent_id": respondent, "township_code": township, "registration_id": r_id,
-                   "decided_on": on, "assessed": assessed, "statutory": statutory, "delivered": month_of(on)}
+            dec = {
+                "decision_no": f"{d.court_abbr}计征〔{on.year}〕{dec_serial[on.year]:04d}号",
+                "respondent_id": respondent,
+                "township_code": township,
+                "registration_id": r_id,
+                "decided_on": on,
+                "assessed": assessed,
+                "statutory": statutory,
+                "delivered": month_of(on),
+            }
             d.decisions.append(dec)
             return dec
 
@@ -417,14 +455,26 @@ class Planner:
             delivered = month_of(on)
             if on.month == 12 and on.day >= 30 and on.year < self.y2 and rng.random() < 0.5:
                 delivered = f"{on.year + 1}-01"  # a payment of 30 December in the January file
-            d.payments.append({"receipt_no": f"JK{self.code}{pay_serial[0]:06d}", "decision_no": dec_no,
-                               "paid_on": on, "amount": amount, "channel": channel, "delivered": delivered})
+            d.payments.append(
+                {
+                    "receipt_no": f"JK{self.code}{pay_serial[0]:06d}",
+                    "decision_no": dec_no,
+                    "paid_on": on,
+                    "amount": amount,
+                    "channel": channel,
+                    "delivered": delivered,
+                }
+            )
 
         def statutory_amount() -> Decimal:
             return Decimal(rng.randrange(180, 1500) * 100) + rng.choice((Decimal("0"), Decimal("0.50")))
 
         cases_by_year = {
-            y: [r for r in d.registrations if r.policy == "政策外" and r.hukou == "本区" and r.registered.year == y]
+            y: [
+                r
+                for r in d.registrations
+                if r.policy == "政策外" and r.hukou == "本区" and r.registered.year == y
+            ]
             for y in p.years
         }
         self.balances: list[tuple[dict, Decimal]] = []
@@ -439,7 +489,9 @@ class Planner:
             for i, r in enumerate(filed):
                 on = min(r.registered + dt.timedelta(days=rng.randint(10, 100)), year_end)
                 statutory = statutory_amount()
-                assessed = statutory if i < t.compliant else d2(statutory * Decimal(str(rng.uniform(0.5, 0.93))))
+                assessed = (
+                    statutory if i < t.compliant else d2(statutory * Decimal(str(rng.uniform(0.5, 0.93))))
+                )
                 decisions.append(decision(r.rid, r.mother_id, r.village[:9], on, assessed, statutory))
             for r in unfiled[: len(unfiled) // 2]:
                 if y < self.y2:  # filed late, in the next year
@@ -449,14 +501,18 @@ class Planner:
             # payments by 31 December: exactly the collection rate of the assessed total
             total = sum(dc["assessed"] for dc in decisions)
             remaining = d2(total * Decimal(str(t.collection_rate)) / 100)
-            order = sorted(decisions, key=lambda dc: (dc["decided_on"] + dt.timedelta(days=rng.randint(0, 60))))
+            order = sorted(decisions, key=lambda dc: dc["decided_on"] + dt.timedelta(days=rng.randint(0, 60)))
             for dc in order:
                 amount = min(dc["assessed"], remaining)
                 if dc["decided_on"] == year_end and amount < dc["assessed"]:
                     amount = Decimal(0)
                 if amount > 0:
                     instalments = rng.choice((1, 1, 2, 3)) if amount > 3000 else 1
-                    parts = split_amount(rng, amount, instalments, Decimal("500.00")) if instalments > 1 else [amount]
+                    parts = (
+                        split_amount(rng, amount, instalments, Decimal("500.00"))
+                        if instalments > 1
+                        else [amount]
+                    )
                     dates = sorted(rand_date(rng, dc["decided_on"], year_end) for _ in parts)
                     for on, part in zip(dates, parts, strict=True):
                         pay(dc["decision_no"], on, part)
@@ -465,12 +521,24 @@ class Planner:
                 if balance > 0:
                     self.balances.append((dc, balance))
                     if y < self.y2 and rng.random() < 0.45:  # paid after the year's end: counts for no year
-                        pay(dc["decision_no"], rand_date(rng, dt.date(y + 1, 1, 2), dt.date(y + 1, 11, 30)), balance)
+                        pay(
+                            dc["decision_no"],
+                            rand_date(rng, dt.date(y + 1, 1, 2), dt.date(y + 1, 11, 30)),
+                            balance,
+                        )
             assert remaining == 0, (y, remaining)
         # a revised (second) decision for one case: the earliest decision counts
-        dc = rng.choice([x for x in d.decisions if x["decided_on"].year == self.y2 and x["decided_on"].month < 11])
-        decision(dc["registration_id"], dc["respondent_id"], dc["township_code"],
-                 dc["decided_on"] + dt.timedelta(days=20), dc["assessed"] * 2, dc["statutory"])
+        dc = rng.choice(
+            [x for x in d.decisions if x["decided_on"].year == self.y2 and x["decided_on"].month < 11]
+        )
+        decision(
+            dc["registration_id"],
+            dc["respondent_id"],
+            dc["township_code"],
+            dc["decided_on"] + dt.timedelta(days=20),
+            dc["assessed"] * 2,
+            dc["statutory"],
+        )
         # decisions for births registered before the landing zone begins (their registration is unknown)
         for i in range(4):
             tc = rng.choice(d.townships)[0]
@@ -481,7 +549,11 @@ class Planner:
         # payments to decisions issued before the landing zone begins
         for i in range(3):
             on = rand_date(rng, self.first, self.last)
-            pay(f"{d.court_abbr}计征〔{self.y1 - 2}〕{800 + i:04d}号", on, Decimal(rng.randrange(50, 300) * 100))
+            pay(
+                f"{d.court_abbr}计征〔{self.y1 - 2}〕{800 + i:04d}号",
+                on,
+                Decimal(rng.randrange(50, 300) * 100),
+            )
         # two decisions reach finance's file a month late (their payment may come first)
         late = [x for x in d.decisions if x["decided_on"].month < 12 and x["decided_on"].day > 20]
         for dc in rng.sample(late, 2):
@@ -504,18 +576,35 @@ class Planner:
                 serial[y] += 1
                 if i < len(linked):
                     dc, bal = linked[i]
-                    applied = rand_date(rng, max(dt.date(y, 1, 1), dc["decided_on"] + dt.timedelta(days=60)),
-                                        dt.date(y, 12, 31))
-                    dec_no, respondent, township, amount = dc["decision_no"], dc["respondent_id"], dc["township_code"], bal
+                    applied = rand_date(
+                        rng,
+                        max(dt.date(y, 1, 1), dc["decided_on"] + dt.timedelta(days=60)),
+                        dt.date(y, 12, 31),
+                    )
+                    dec_no, respondent, township, amount = (
+                        dc["decision_no"],
+                        dc["respondent_id"],
+                        dc["township_code"],
+                        bal,
+                    )
                 else:  # decisions issued before the landing zone begins
                     applied = rand_date(rng, dt.date(y, 1, 1), dt.date(y, 12, 31))
                     old = rng.randint(y - 7, self.y1 - 1)
                     dec_no = f"{d.court_abbr}计征〔{old}〕{rng.randint(1, 450):04d}号"
                     respondent, township = self.identity(self.code), rng.choice(d.townships)[0]
                     amount = Decimal(rng.randrange(150, 1400) * 100)
-                cases.append({"case_no": f"({y}){d.court_abbr}执字第{serial[y]:05d}号", "applied_on": applied,
-                              "decision_no": dec_no, "respondent_id": respondent, "township_code": township,
-                              "amount_applied": amount, "measures": [], "final": None})
+                cases.append(
+                    {
+                        "case_no": f"({y}){d.court_abbr}执字第{serial[y]:05d}号",
+                        "applied_on": applied,
+                        "decision_no": dec_no,
+                        "respondent_id": respondent,
+                        "township_code": township,
+                        "amount_applied": amount,
+                        "measures": [],
+                        "final": None,
+                    }
+                )
         # rejections: cases applied before November of their year
         for y in p.years:
             pool = [c for c in cases if c["applied_on"].year == y and c["applied_on"].month < 11]
@@ -525,9 +614,13 @@ class Planner:
         # measures dated in each year: deposits summing to the report's amount, detentions by count
         for y in p.years:
             start, end = dt.date(y, 1, 1), dt.date(y, 12, 31)
-            eligible = [c for c in active if c["applied_on"] <= dt.date(y, 12, 20) and c["applied_on"].year >= y - 1]
+            eligible = [
+                c for c in active if c["applied_on"] <= dt.date(y, 12, 20) and c["applied_on"].year >= y - 1
+            ]
 
-            def when(c: dict, after: dt.date | None = None) -> dt.date:
+            def when(
+                c: dict, after: dt.date | None = None, start: dt.date = start, end: dt.date = end
+            ) -> dt.date:
                 lo = max(start, c["applied_on"] + dt.timedelta(days=3), after or start)
                 return rand_date(rng, lo, end)
 
@@ -543,14 +636,22 @@ class Planner:
                     on1 = max(on1, c["applied_on"] + dt.timedelta(days=3))
                     if on1 + dt.timedelta(days=7) <= end:
                         c["measures"].append({"type": "冻结存款", "on": on1, "amount": half, "days": None})
-                        c["measures"].append({"type": "划拨存款", "on": rand_date(rng, on1 + dt.timedelta(days=7), end),
-                                              "amount": half, "days": None})
+                        c["measures"].append(
+                            {
+                                "type": "划拨存款",
+                                "on": rand_date(rng, on1 + dt.timedelta(days=7), end),
+                                "amount": half,
+                                "days": None,
+                            }
+                        )
                         continue
                 kind = rng.choice(("冻结存款", "划拨存款"))
                 c["measures"].append({"type": kind, "on": when(c), "amount": amount, "days": None})
             for _ in range(p.detentions[y]):
                 c = rng.choice(eligible)
-                c["measures"].append({"type": "司法拘留", "on": when(c), "amount": None, "days": rng.randint(5, 15)})
+                c["measures"].append(
+                    {"type": "司法拘留", "on": when(c), "amount": None, "days": rng.randint(5, 15)}
+                )
             for _ in range(rng.randint(10, 25)):
                 c = rng.choice(eligible)
                 c["measures"].append({"type": "限制高消费", "on": when(c), "amount": None, "days": None})
@@ -561,26 +662,47 @@ class Planner:
                     c["final"] = (rng.choice(("结案", "结案", "终结本次执行")), last)
         # the records: one at application, one on each day something changed
         for c in cases:
-            dates = sorted({c["applied_on"], *(m["on"] for m in c["measures"])} | ({c["final"][1]} if c["final"] else set()))
+            dates = sorted(
+                {c["applied_on"], *(m["on"] for m in c["measures"])}
+                | ({c["final"][1]} if c["final"] else set())
+            )
             for on in dates:
-                measures = sorted((m for m in c["measures"] if m["on"] <= on), key=lambda m: (m["on"], m["type"]))
+                measures = sorted(
+                    (m for m in c["measures"] if m["on"] <= on), key=lambda m: (m["on"], m["type"])
+                )
                 status = "立案" if not measures else "执行中"
                 if c["final"] and on >= c["final"][1]:
                     status = c["final"][0]
-                d.enforcement_records.append({
-                    "case_no": c["case_no"], "applied_on": c["applied_on"], "decision_no": c["decision_no"],
-                    "respondent_id": c["respondent_id"], "township_code": c["township_code"],
-                    "amount_applied": c["amount_applied"], "status": status, "measures": measures,
-                    "updated_at": self.instant(on), "delivered": month_of(on),
-                })
+                d.enforcement_records.append(
+                    {
+                        "case_no": c["case_no"],
+                        "applied_on": c["applied_on"],
+                        "decision_no": c["decision_no"],
+                        "respondent_id": c["respondent_id"],
+                        "township_code": c["township_code"],
+                        "amount_applied": c["amount_applied"],
+                        "status": status,
+                        "measures": measures,
+                        "updated_at": self.instant(on),
+                        "delivered": month_of(on),
+                    }
+                )
         # an old record re-sent late, unchanged (the same key in a later file: superseded, not doubled)
         for rec in rng.sample([r for r in d.enforcement_records if r["delivered"] < f"{self.y2}-06"], 3):
-            d.enforcement_records.append({**rec, "delivered": rand_month_after(rng, rec["delivered"], self.months)})
+            d.enforcement_records.append(
+                {**rec, "delivered": rand_month_after(rng, rec["delivered"], self.months)}
+            )
 
     def instant(self, on: dt.date) -> str:
         """updated_at in one of the forms the contract allows (all between 08:00 and 18:59 Shanghai time)."""
-        t = dt.datetime(on.year, on.month, on.day, self.rng.randint(8, 18), self.rng.randint(0, 59),
-                        self.rng.randint(0, 59))
+        t = dt.datetime(
+            on.year,
+            on.month,
+            on.day,
+            self.rng.randint(8, 18),
+            self.rng.randint(0, 59),
+            self.rng.randint(0, 59),
+        )
         form = self.rng.random()
         if form < 0.5:
             return t.isoformat()  # no offset: Asia/Shanghai
@@ -594,40 +716,89 @@ class Planner:
         for y in p.years:
             t = p.liangfei[y]
             opened = sorted(rand_date(rng, dt.date(y, 1, 1), dt.date(y, 12, 31)) for _ in range(t.cases))
-            cases = [{"case_no": f"({y}){d.court_abbr}卫两非字第{i + 1:03d}号", "opened_on": on,
-                      "township_code": rng.choice(d.townships)[0],
-                      "kind": rng.choices(("非医学需要胎儿性别鉴定", "非医学需要选择性别终止妊娠"), weights=(3, 1))[0],
-                      "den": False, "fine": Decimal(0), "permits": 0, "detentions": 0, "sentenced": 0}
-                     for i, on in enumerate(opened)]
+            cases = [
+                {
+                    "case_no": f"({y}){d.court_abbr}卫两非字第{i + 1:03d}号",
+                    "opened_on": on,
+                    "township_code": rng.choice(d.townships)[0],
+                    "kind": rng.choices(
+                        ("非医学需要胎儿性别鉴定", "非医学需要选择性别终止妊娠"), weights=(3, 1)
+                    )[0],
+                    "den": False,
+                    "fine": Decimal(0),
+                    "permits": 0,
+                    "detentions": 0,
+                    "sentenced": 0,
+                }
+                for i, on in enumerate(opened)
+            ]
             early = [c for c in cases if c["opened_on"] <= dt.date(y, 10, 31)]
             for c in rng.sample(early, t.dens):
                 c["den"] = True
-            for attr, total in (("permits", t.permits), ("detentions", t.detentions), ("sentenced", t.sentenced)):
+            for attr, total in (
+                ("permits", t.permits),
+                ("detentions", t.detentions),
+                ("sentenced", t.sentenced),
+            ):
                 for c in rng.choices(early, k=total):
                     c[attr] += 1
             fined = rng.sample(early, min(len(early), 24))
-            for c, amount in zip(fined, split_amount(rng, Decimal(t.fines), len(fined), Decimal("1000")), strict=True):
+            for c, amount in zip(
+                fined, split_amount(rng, Decimal(t.fines), len(fined), Decimal("1000")), strict=True
+            ):
                 c["fine"] = Decimal(int(amount) // 100 * 100)
             drift = Decimal(t.fines) - sum(c["fine"] for c in fined)
             fined[0]["fine"] += drift
             for c in cases:
-                touched = c in early and (c["den"] or c["fine"] or c["permits"] or c["detentions"] or c["sentenced"])
-                base = {"case_no": c["case_no"], "opened_on": c["opened_on"], "township_code": c["township_code"],
-                        "kind": c["kind"]}
-                first = {**base, "den_destroyed": False, "admin_fine": Decimal(0), "rebirth_permits_cancelled": 0,
-                         "criminal_detentions": 0, "sentenced": 0, "status": "立案"}
-                d.liangfei_records.append({**first, "updated_at": self.instant(c["opened_on"]),
-                                           "delivered": month_of(c["opened_on"])})
+                touched = c in early and (
+                    c["den"] or c["fine"] or c["permits"] or c["detentions"] or c["sentenced"]
+                )
+                base = {
+                    "case_no": c["case_no"],
+                    "opened_on": c["opened_on"],
+                    "township_code": c["township_code"],
+                    "kind": c["kind"],
+                }
+                first = {
+                    **base,
+                    "den_destroyed": False,
+                    "admin_fine": Decimal(0),
+                    "rebirth_permits_cancelled": 0,
+                    "criminal_detentions": 0,
+                    "sentenced": 0,
+                    "status": "立案",
+                }
+                d.liangfei_records.append(
+                    {
+                        **first,
+                        "updated_at": self.instant(c["opened_on"]),
+                        "delivered": month_of(c["opened_on"]),
+                    }
+                )
                 if touched:
                     mid = c["opened_on"] + dt.timedelta(days=rng.randint(5, 25))
-                    d.liangfei_records.append({**first, "status": "调查中", "updated_at": self.instant(mid),
-                                               "delivered": month_of(mid)})
+                    d.liangfei_records.append(
+                        {
+                            **first,
+                            "status": "调查中",
+                            "updated_at": self.instant(mid),
+                            "delivered": month_of(mid),
+                        }
+                    )
                     end = min(mid + dt.timedelta(days=rng.randint(20, 60)), self.last)
-                    d.liangfei_records.append({**base, "den_destroyed": c["den"], "admin_fine": c["fine"],
-                                               "rebirth_permits_cancelled": c["permits"],
-                                               "criminal_detentions": c["detentions"], "sentenced": c["sentenced"],
-                                               "status": "结案", "updated_at": self.instant(end),
-                                               "delivered": month_of(end)})
+                    d.liangfei_records.append(
+                        {
+                            **base,
+                            "den_destroyed": c["den"],
+                            "admin_fine": c["fine"],
+                            "rebirth_permits_cancelled": c["permits"],
+                            "criminal_detentions": c["detentions"],
+                            "sentenced": c["sentenced"],
+                            "status": "结案",
+                            "updated_at": self.instant(end),
+                            "delivered": month_of(end),
+                        }
+                    )
 
     # --------------------------------------------------------------- village classes
     def classes(self, d: District) -> None:
@@ -635,7 +806,9 @@ class Planner:
         for y in self.p.years:
             for v in d.villages:
                 cls = rng.choices(("示范", "合格", "整治"), weights=(15, 70, 15))[0]
-                d.village_classes.append({"village_code": v.code, "year": y, "class": cls, "month": f"{y}-12"})
+                d.village_classes.append(
+                    {"village_code": v.code, "year": y, "class": cls, "month": f"{y}-12"}
+                )
         # one township reports the second year's classes in November too; December (the latest) wins
         tcode = d.townships[2][0]
         rows = [r for r in d.village_classes if r["year"] == self.y2 and r["village_code"].startswith(tcode)]

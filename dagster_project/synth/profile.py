@@ -57,7 +57,9 @@ class LiangfeiTarget:
 class Profile:
     years: tuple[int, int] = (2011, 2012)
     births: dict = field(default_factory=lambda: {2011: 6105, 2012: 6287})
-    sexes: dict = field(default_factory=lambda: {2011: (3163, 2941, 1), 2012: (3268, 3018, 1)})  # boys, girls, 不详
+    sexes: dict = field(
+        default_factory=lambda: {2011: (3163, 2941, 1), 2012: (3268, 3018, 1)}
+    )  # boys, girls, 不详
     unplanned: dict = field(default_factory=lambda: {2011: 326, 2012: 332})
     unplanned_migrant: dict = field(default_factory=lambda: {2011: 35, 2012: 40})
     villages_with_unplanned: dict = field(default_factory=lambda: {2011: 215, 2012: 215})
