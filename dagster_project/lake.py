@@ -44,6 +44,7 @@ LEDGER_SCHEMA = {
     "reference_fingerprint": pl.Utf8,
     "code_fingerprint": pl.Utf8,
 }
+LANDING_MONTHS_SCHEMA = {"agency": pl.Utf8, "reporting_month": pl.Utf8}
 TMP_SUFFIX = ".tmp"
 
 
@@ -92,6 +93,10 @@ class Lake:
         return self.root / "lake" / "reference" / f"{table}.parquet"
 
     @property
+    def landing_months_path(self) -> Path:
+        return self.root / "lake" / "landing_months" / "landing_months.parquet"
+
+    @property
     def ignored_path(self) -> Path:
         return self.root / "ledger" / "_ignored.parquet"
 
@@ -117,6 +122,8 @@ class Lake:
                     stale.unlink(missing_ok=True)
         if not self.ignored_path.exists():
             write_parquet_atomic(pl.DataFrame(schema=LEDGER_SCHEMA), self.ignored_path)
+        if not self.landing_months_path.exists():
+            write_parquet_atomic(pl.DataFrame(schema=LANDING_MONTHS_SCHEMA), self.landing_months_path)
 
     # ----------------------------------------------------------- ledger
     def ledger_entry(self, extract: str, month: str, stem: str) -> dict | None:

@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 
 from dagster_project import settings
-from dagster_project.ingest.run import Ingestor, MonthReport, ignored_ledger, specs_of
+from dagster_project.ingest.run import Ingestor, MonthReport, ignored_ledger, landing_month_folders, specs_of
 from dagster_project.lake import write_parquet_atomic
 from dagster_project.partitions import reporting_month
 from dagster_project.reference import load_reference
@@ -61,13 +61,16 @@ def reference_tables(context: dg.AssetExecutionContext, paths: PfpwPaths):
 @dg.asset(
     key=dg.AssetKey(["lake", "landing_zone_inventory"]),
     group_name=INGESTION_GROUP,
-    description="Files in the landing zone that the contract does not name: listed in the ledger as ignored.",
+    description="The landing zone's month folders (which years are complete), and the files the contract does not "
+    "name (listed in the ledger as ignored).",
     kinds={"parquet"},
 )
 def landing_zone_inventory(context: dg.AssetExecutionContext, paths: PfpwPaths) -> dg.MaterializeResult:
     df = ignored_ledger(paths.sources, context.run.run_id)
     lake = paths.lake
     write_parquet_atomic(df, lake.ignored_path)
+    months = landing_month_folders(paths.sources)
+    write_parquet_atomic(months, lake.landing_months_path)
     for row in df.iter_rows(named=True):
         context.log.warning(f"ignored {row['source_file']}: {row['reason']}")
     return dg.MaterializeResult(

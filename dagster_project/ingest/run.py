@@ -276,6 +276,14 @@ def landing_months(sources: Path, agencies: tuple[str, ...] = AGENCIES) -> list[
     return sorted(months)
 
 
+def landing_month_folders(sources: Path) -> pl.DataFrame:
+    """(agency, reporting_month) for every month folder in the landing zone: which years are covered."""
+    from dagster_project.lake import LANDING_MONTHS_SCHEMA
+
+    rows = [(agency, month) for agency in AGENCIES for month in landing_months(sources, (agency,))]
+    return pl.DataFrame(rows, schema=LANDING_MONTHS_SCHEMA, orient="row")
+
+
 def unknown_files(sources: Path) -> list[tuple[str, str]]:
     """(file, reason) for everything in the landing zone that the contract does not name."""
     found: list[tuple[str, str]] = []

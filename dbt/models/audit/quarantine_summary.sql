@@ -1,0 +1,12 @@
+-- Quarantined rows counted by file and reason (a row with several reasons counts under each).
+select
+    q.extract,
+    q.source_file,
+    q.reporting_month,
+    r.reason,
+    count(*) as rows_quarantined,
+    min(q.source_row) as first_row,
+    list(q.source_row order by q.source_row)[1:20] as example_rows
+from {{ ref('stg_lake__quarantine') }} as q,
+    unnest(q.reasons) as r (reason)
+group by all

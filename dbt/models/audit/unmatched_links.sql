@@ -1,0 +1,27 @@
+-- Links across extracts that do not (yet) match: not ingestion faults, since the other side may come later.
+select
+    'payment → decision' as link,
+    'finance_fee_payments' as extract,
+    p.receipt_no as record_key,
+    p.decision_no as missing_key,
+    p.source_file
+from {{ ref('stg_finance__fee_payments') }} as p
+anti join {{ ref('stg_finance__fee_decisions') }} as d on p.decision_no = d.decision_no
+union all
+select
+    'decision → birth registration',
+    'finance_fee_decisions',
+    d.decision_no,
+    d.registration_id,
+    d.source_file
+from {{ ref('stg_finance__fee_decisions') }} as d
+anti join {{ ref('stg_township__births') }} as b on d.registration_id = b.registration_id
+union all
+select
+    'enforcement case → decision',
+    'court_enforcement_cases',
+    c.case_no,
+    c.decision_no,
+    c.source_file
+from {{ ref('stg_court__enforcement_cases') }} as c
+anti join {{ ref('stg_finance__fee_decisions') }} as d on c.decision_no = d.decision_no

@@ -1,0 +1,8 @@
+select
+    extract,
+    source_file,
+    reporting_month,
+    source_row,
+    reasons,
+    record
+from {{ source('lake', 'quarantine') }}

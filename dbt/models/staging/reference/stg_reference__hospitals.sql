@@ -1,0 +1,5 @@
+select
+    hospital_code,
+    hospital_name,
+    township_code
+from {{ source('reference', 'hospitals') }}
