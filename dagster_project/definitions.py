@@ -5,15 +5,22 @@ import dagster as dg
 from dagster_project.assets.ingestion import (
     AGENCY_ASSETS,
     LEDGER_CHECKS,
+    every_file_balances,
+    ingest_audit,
     landing_zone_inventory,
     reference_tables,
 )
+from dagster_project.dbt_assets import dbt_models, dbt_resource
 from dagster_project.jobs import pfpw_nightly
 from dagster_project.resources import PfpwPaths
+from dagster_project.schedules import nightly_schedule
+from dagster_project.sensors import landing_zone_sensor
 
 defs = dg.Definitions(
-    assets=[reference_tables, landing_zone_inventory, *AGENCY_ASSETS],
-    asset_checks=[*LEDGER_CHECKS],
+    assets=[reference_tables, landing_zone_inventory, *AGENCY_ASSETS, ingest_audit, dbt_models],
+    asset_checks=[*LEDGER_CHECKS, every_file_balances],
     jobs=[pfpw_nightly],
-    resources={"paths": PfpwPaths()},
+    schedules=[nightly_schedule],
+    sensors=[landing_zone_sensor],
+    resources={"paths": PfpwPaths(), "dbt": dbt_resource},
 )

@@ -122,6 +122,10 @@ class Lake:
                     stale.unlink(missing_ok=True)
         if not self.ignored_path.exists():
             write_parquet_atomic(pl.DataFrame(schema=LEDGER_SCHEMA), self.ignored_path)
+        if not self.ledger_snapshot_path.exists():
+            write_parquet_atomic(pl.DataFrame(schema=LEDGER_SCHEMA), self.ledger_snapshot_path)
+        if not self.quarantine_snapshot_path.exists():
+            write_parquet_atomic(pl.DataFrame(schema=QUARANTINE_SCHEMA), self.quarantine_snapshot_path)
         if not self.landing_months_path.exists():
             write_parquet_atomic(pl.DataFrame(schema=LANDING_MONTHS_SCHEMA), self.landing_months_path)
 
@@ -132,6 +136,26 @@ class Lake:
             return None
         rows = pl.read_parquet(path).to_dicts()
         return rows[0] if rows else None
+
+    @property
+    def ledger_snapshot_path(self) -> Path:
+        return self.root / "lake" / "ingest_ledger" / "ingest_ledger.parquet"
+
+    @property
+    def quarantine_snapshot_path(self) -> Path:
+        return self.root / "lake" / "quarantine" / "quarantine.parquet"
+
+    def quarantine(self) -> pl.DataFrame:
+        parts = [pl.read_parquet(p) for p in sorted((self.root / "quarantine").rglob("*.parquet"))]
+        parts = [p for p in parts if p.height]
+        return pl.concat(parts) if parts else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+
+    def consolidate(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """One Parquet file each for the whole ledger and the whole quarantine, read by dbt's audit models."""
+        ledger, quarantine = self.ledger(), self.quarantine()
+        write_parquet_atomic(ledger, self.ledger_snapshot_path)
+        write_parquet_atomic(quarantine, self.quarantine_snapshot_path)
+        return ledger, quarantine
 
     def ledger(self) -> pl.DataFrame:
         """The whole ledger: every (file, extract) currently ingested, and the ignored files."""

@@ -14,6 +14,7 @@ import dagster as dg
 from dagster_project.ingest.run import landing_months
 from dagster_project.lake import Lake
 from dagster_project.partitions import reporting_month
+from dagster_project.rounding import round_half_away
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -30,6 +31,9 @@ class Outcome:
     failed_steps: list[str] = field(default_factory=list)
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
+    marts_built: list[str] = field(default_factory=list)
+    dbt_tests: tuple[int, int] = (0, 0)  # passed, failed
+    headline: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -51,11 +55,14 @@ class Outcome:
             lines.append(f"  REJECTED {f}: {reason}")
         for f, reason in self.ignored:
             lines.append(f"  ignored  {f}: {reason}")
+        lines.append(f"  marts built: {len(self.marts_built)}" + (f" ({', '.join(self.marts_built)})" if self.marts_built else ""))
+        lines.append(f"  dbt tests: {self.dbt_tests[0]} passed, {self.dbt_tests[1]} failed")
         lines.append(f"  checks: {self.checks_passed} passed, {len(self.checks_failed)} failed")
         for c in self.checks_failed:
             lines.append(f"  FAILED CHECK {c}")
         for s in self.failed_steps:
             lines.append(f"  FAILED STEP {s}")
+        lines.extend(self.headline)
         lines.extend(self.extra)
         return "\n".join(line for line in lines if line)
 
@@ -108,17 +115,75 @@ def summarise(result: dg.ExecuteInProcessResult, months: list[str], lake: Lake) 
         out.rejected = list(zip(rej["source_file"].to_list(), rej["reason"].to_list(), strict=True))
         ign = ledger.filter(ledger["status"] == "ignored")
         out.ignored = list(zip(ign["source_file"].to_list(), ign["reason"].to_list(), strict=True))
+    dbt_passed = dbt_failed = 0
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             ev = event.event_specific_data
             name = f"{ev.asset_key.to_user_string()}:{ev.check_name}"
+            is_dbt = ev.asset_key.path[0] in ("staging", "intermediate", "marts", "audit")
             if ev.passed:
                 out.checks_passed += 1
+                dbt_passed += is_dbt
             else:
                 out.checks_failed.append(name)
+                dbt_failed += is_dbt
+        elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            key = event.event_specific_data.materialization.asset_key
+            if key.path[0] == "marts":
+                out.marts_built.append(key.path[-1])
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             err = event.event_specific_data.error
             msg = err.message.strip().splitlines()[0] if err else ""
             out.failed_steps.append(f"{event.step_key}: {msg}")
+    out.dbt_tests = (dbt_passed, dbt_failed)
     out.success = out.success and not out.checks_failed
+    out.headline = headline(lake.root)
     return out
+
+
+HEADLINE = (
+    ("population_indicators_district", "births", "births", 0),
+    ("population_indicators_district", "planned_birth_rate", "planned birth rate %", 2),
+    ("population_indicators_district", "sex_ratio_at_birth", "sex ratio at birth", 2),
+    ("population_indicators_district", "natural_growth_rate_permille", "natural growth ‰", 2),
+    ("fee_collection_district", "filing_rate", "fee filing rate %", 2),
+    ("fee_collection_district", "collection_rate", "fee collection rate %", 2),
+    ("fee_collection_district", "compliance_rate", "fee compliance rate %", 2),
+    ("enforcement_outcomes_district", "court_applications", "court applications", 0),
+    ("enforcement_outcomes_district", "deposits_amount", "deposits frozen/transferred (yuan)", 2),
+    ("service_station_coverage_district", "stations_total", "service stations", 0),
+)
+
+
+def headline(warehouse: Path) -> list[str]:
+    """The district figures of the latest covered year, read from the database BI reads (else the working one)."""
+    import duckdb
+
+    for name in ("serving.duckdb", "warehouse.duckdb"):
+        db = warehouse / name
+        if db.exists():
+            break
+    else:
+        return []
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error:
+        return []
+    lines = []
+    try:
+        for district, year in con.sql(
+            "select district_code, max(year) from marts.population_indicators_district group by 1 order by 1"
+        ).fetchall():
+            parts = []
+            for table, column, label, places in HEADLINE:
+                value = con.execute(
+                    f"select {column} from marts.{table} where district_code = ? and year = ?", [district, year]
+                ).fetchone()
+                shown = "NULL" if not value or value[0] is None else f"{round_half_away(value[0], places):,}"
+                parts.append(f"{label} {shown}")
+            lines.append(f"  district {district}, {year}: " + "; ".join(parts))
+    except duckdb.Error:
+        return []
+    finally:
+        con.close()
+    return lines

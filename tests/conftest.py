@@ -33,6 +33,7 @@ def ingest_all(sources: Path, warehouse: Path, key: bytes = TEST_KEY) -> MonthRe
     for agency in AGENCIES:
         for month in landing_months(sources, (agency,)):
             total.add(ing.ingest(specs_of(agency), month))
+    lake.consolidate()
     return total
 
 
