@@ -14,15 +14,30 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
-from dagster_project.assets.ingestion import INVENTORY_KEY, LEDGER_KEY, QUARANTINE_KEY, REFERENCE_KEYS, extract_key
+from dagster_project.assets.ingestion import (
+    INVENTORY_KEY,
+    LEDGER_KEY,
+    QUARANTINE_KEY,
+    REFERENCE_KEYS,
+    extract_key,
+)
 from dagster_project.resources import PfpwPaths
 from dagster_project.settings import DBT_PROJECT_DIR
 
 # the dbt of this environment, whether or not its bin/ is on PATH
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt") if (Path(sys.executable).parent / "dbt").exists() \
+DBT_EXECUTABLE = (
+    str(Path(sys.executable).parent / "dbt")
+    if (Path(sys.executable).parent / "dbt").exists()
     else shutil.which("dbt") or "dbt"
+)
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 LAKE_SOURCES = {"ingest_ledger": LEDGER_KEY, "quarantine": QUARANTINE_KEY, "landing_months": INVENTORY_KEY}

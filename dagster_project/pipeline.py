@@ -55,7 +55,10 @@ class Outcome:
             lines.append(f"  REJECTED {f}: {reason}")
         for f, reason in self.ignored:
             lines.append(f"  ignored  {f}: {reason}")
-        lines.append(f"  marts built: {len(self.marts_built)}" + (f" ({', '.join(self.marts_built)})" if self.marts_built else ""))
+        lines.append(
+            f"  marts built: {len(self.marts_built)}"
+            + (f" ({', '.join(self.marts_built)})" if self.marts_built else "")
+        )
         lines.append(f"  dbt tests: {self.dbt_tests[0]} passed, {self.dbt_tests[1]} failed")
         lines.append(f"  checks: {self.checks_passed} passed, {len(self.checks_failed)} failed")
         for c in self.checks_failed:
@@ -177,7 +180,8 @@ def headline(warehouse: Path) -> list[str]:
             parts = []
             for table, column, label, places in HEADLINE:
                 value = con.execute(
-                    f"select {column} from marts.{table} where district_code = ? and year = ?", [district, year]
+                    f"select {column} from marts.{table} where district_code = ? and year = ?",
+                    [district, year],
                 ).fetchone()
                 shown = "NULL" if not value or value[0] is None else f"{round_half_away(value[0], places):,}"
                 parts.append(f"{label} {shown}")

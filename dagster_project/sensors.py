@@ -65,12 +65,14 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, paths: PfpwPaths):
         roots = [k for agency in sorted(changed[month]) for k in agency_asset_keys(agency)]
         selection = dg.AssetSelection.assets(*roots).downstream()
         keys = selection.resolve(graph)
-        requests.append(dg.RunRequest(
-            run_key=f"{month}:{'+'.join(sorted(changed[month]))}:{'-'.join(now[f'{a}/{month}'] for a in sorted(changed[month]))}",
-            partition_key=month,
-            asset_selection=sorted(keys, key=lambda k: k.to_user_string()),
-            tags={"pfpw/changed": ",".join(sorted(changed[month]))},
-        ))
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{month}:{'+'.join(sorted(changed[month]))}:{'-'.join(now[f'{a}/{month}'] for a in sorted(changed[month]))}",
+                partition_key=month,
+                asset_selection=sorted(keys, key=lambda k: k.to_user_string()),
+                tags={"pfpw/changed": ",".join(sorted(changed[month]))},
+            )
+        )
     return dg.SensorResult(
         run_requests=requests,
         cursor=json.dumps(now),

@@ -27,7 +27,11 @@ def _keys(graph, first):
 
 def test_every_extract_reaches_a_mart(graph):
     marts = _keys(graph, "marts")
-    extracts = {k for k in _keys(graph, "lake") if k.path[1] not in ("ingest_ledger", "quarantine", "landing_zone_inventory")}
+    extracts = {
+        k
+        for k in _keys(graph, "lake")
+        if k.path[1] not in ("ingest_ledger", "quarantine", "landing_zone_inventory")
+    }
     assert len(extracts) == 9 and len(marts) == 9
     for key in extracts:
         downstream = dg.AssetSelection.assets(key).downstream().resolve(graph)
@@ -41,7 +45,9 @@ def test_every_mart_goes_back_to_ingestion(graph):
         assert upstream & ingestion, f"{key.to_user_string()} has no ingestion asset upstream"
         # and nothing upstream is an unexplained external source
         for up in upstream:
-            assert graph.get(up).is_materializable, f"{up.to_user_string()} (upstream of {key}) is not produced"
+            assert graph.get(up).is_materializable, (
+                f"{up.to_user_string()} (upstream of {key}) is not produced"
+            )
 
 
 def test_dbt_sources_are_the_ingestion_assets_not_separate_nodes(graph):
@@ -55,5 +61,7 @@ def test_groups_by_layer_with_descriptions_and_dbt_tests_as_checks(graph):
     assert "fee" in (node.description or "").lower()
     schema = node.metadata.get("dagster/column_schema")
     assert schema and any(c.name == "collection_rate" for c in schema.columns)
-    checks = {k.name for k in graph.asset_check_keys if k.asset_key.path[0] in ("staging", "intermediate", "marts")}
+    checks = {
+        k.name for k in graph.asset_check_keys if k.asset_key.path[0] in ("staging", "intermediate", "marts")
+    }
     assert any("unique" in c for c in checks)

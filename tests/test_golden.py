@@ -73,11 +73,15 @@ def test_pfpw_run_succeeds(sample_run):
     assert sample_run["code"] == 0
 
 
-@pytest.mark.parametrize(("mart", "column", "year", "expected", "tolerance"), GOLDEN,
-                         ids=[f"{g[1]}-{g[2]}" for g in GOLDEN])
+@pytest.mark.parametrize(
+    ("mart", "column", "year", "expected", "tolerance"), GOLDEN, ids=[f"{g[1]}-{g[2]}" for g in GOLDEN]
+)
 def test_golden_figure(sample_run, mart, column, year, expected, tolerance):
-    rows = served(sample_run, f"select {column} from marts.{mart} where district_code = ? and year = ?",
-                  (DISTRICT, year))
+    rows = served(
+        sample_run,
+        f"select {column} from marts.{mart} where district_code = ? and year = ?",
+        (DISTRICT, year),
+    )
     assert len(rows) == 1, f"{mart} has no single district row for {year}"
     value = rows[0][0]
     assert value is not None, f"{mart}.{column} {year} is NULL"
@@ -86,20 +90,32 @@ def test_golden_figure(sample_run, mart, column, year, expected, tolerance):
     else:
         shown = round_half_away(value, 2)
         assert abs(shown - Decimal(expected)) <= Decimal(str(tolerance)), (
-            f"{mart}.{column} {year}: {shown} (unrounded {value}) is not {expected} ± {tolerance}")
+            f"{mart}.{column} {year}: {shown} (unrounded {value}) is not {expected} ± {tolerance}"
+        )
 
 
 def test_sanyou_district_centres_are_at_xinqian_and_yuanqiao(sample_run):
-    rows = served(sample_run, """select township_name from marts.service_station_coverage
-                                 where year = 2012 and sanyou_centers_district > 0 order by 1""")
+    rows = served(
+        sample_run,
+        """select township_name from marts.service_station_coverage
+                                 where year = 2012 and sanyou_centers_district > 0 order by 1""",
+    )
     assert [r[0] for r in rows] == ["新前街道", "院桥镇"]
 
 
 def test_marts_have_a_row_for_every_township_and_covered_year(sample_run):
-    for mart in ("population_indicators", "fee_collection", "enforcement_outcomes", "service_station_coverage"):
+    for mart in (
+        "population_indicators",
+        "fee_collection",
+        "enforcement_outcomes",
+        "service_station_coverage",
+    ):
         rows = served(sample_run, f"select year, count(*) from marts.{mart} group by 1 order by 1")
         assert rows == [(2011, 19), (2012, 19)], mart
     assert served(sample_run, "select count(*) from marts.village_indicators where year = 2012")[0][0] == 569
     # 2011 has no previous December in the landing zone: its start stock and growth rate are NULL, not 0
-    assert served(sample_run, """select population_start, natural_growth_rate_permille
-                                 from marts.population_indicators_district where year = 2011""") == [(None, None)]
+    assert served(
+        sample_run,
+        """select population_start, natural_growth_rate_permille
+                                 from marts.population_indicators_district where year = 2011""",
+    ) == [(None, None)]

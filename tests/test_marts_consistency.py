@@ -10,17 +10,46 @@ from tests.test_golden import served
 pytestmark = pytest.mark.xdist_group("sample_run")
 
 ADDITIVE = {
-    "population_indicators": ["births", "births_unplanned", "boys", "girls", "deaths", "population_start",
-                              "population_end", "villages_total", "villages_with_unplanned", "hospital_births",
-                              "hospital_births_registered", "birth_defects", "prepregnancy_checks"],
+    "population_indicators": [
+        "births",
+        "births_unplanned",
+        "boys",
+        "girls",
+        "deaths",
+        "population_start",
+        "population_end",
+        "villages_total",
+        "villages_with_unplanned",
+        "hospital_births",
+        "hospital_births_registered",
+        "birth_defects",
+        "prepregnancy_checks",
+    ],
     "fee_collection": ["cases_due", "cases_filed", "cases_compliant", "amount_assessed", "amount_collected"],
-    "enforcement_outcomes": ["court_applications", "court_rejections", "deposits_frozen_amount",
-                             "deposits_transferred_amount", "deposits_amount", "judicial_detentions",
-                             "liangfei_cases", "liangfei_dens_destroyed", "liangfei_admin_fines",
-                             "liangfei_permits_cancelled", "liangfei_criminal_detentions", "liangfei_sentenced"],
-    "service_station_coverage": ["stations_central", "stations_level1", "stations_level2", "stations_total",
-                                 "stations_standardized", "sanyou_centers_provincial", "sanyou_centers_district",
-                                 "women_childbearing_age"],
+    "enforcement_outcomes": [
+        "court_applications",
+        "court_rejections",
+        "deposits_frozen_amount",
+        "deposits_transferred_amount",
+        "deposits_amount",
+        "judicial_detentions",
+        "liangfei_cases",
+        "liangfei_dens_destroyed",
+        "liangfei_admin_fines",
+        "liangfei_permits_cancelled",
+        "liangfei_criminal_detentions",
+        "liangfei_sentenced",
+    ],
+    "service_station_coverage": [
+        "stations_central",
+        "stations_level1",
+        "stations_level2",
+        "stations_total",
+        "stations_standardized",
+        "sanyou_centers_provincial",
+        "sanyou_centers_district",
+        "women_childbearing_age",
+    ],
 }
 
 
@@ -28,20 +57,40 @@ ADDITIVE = {
 def test_townships_sum_to_the_district(sample_run, mart):
     cols = ADDITIVE[mart]
     sums = ", ".join(f"sum({c})" for c in cols)
-    town = served(sample_run, f"select year, district_code, {sums} from marts.{mart} group by 1, 2 order by 1, 2")
-    dist = served(sample_run, f"select year, district_code, {', '.join(cols)} from marts.{mart}_district order by 1, 2")
+    town = served(
+        sample_run, f"select year, district_code, {sums} from marts.{mart} group by 1, 2 order by 1, 2"
+    )
+    dist = served(
+        sample_run, f"select year, district_code, {', '.join(cols)} from marts.{mart}_district order by 1, 2"
+    )
     assert town == dist
 
 
 RATES = [
     ("population_indicators_district", "planned_birth_rate", "100.0 * (births - births_unplanned) / births"),
     ("population_indicators_district", "sex_ratio_at_birth", "100.0 * boys / girls"),
-    ("population_indicators_district", "registration_coverage", "100.0 * hospital_births_registered / hospital_births"),
-    ("population_indicators_district", "birth_defect_rate_permille", "1000.0 * birth_defects / hospital_births"),
+    (
+        "population_indicators_district",
+        "registration_coverage",
+        "100.0 * hospital_births_registered / hospital_births",
+    ),
+    (
+        "population_indicators_district",
+        "birth_defect_rate_permille",
+        "1000.0 * birth_defects / hospital_births",
+    ),
     ("fee_collection_district", "filing_rate", "100.0 * cases_filed / cases_due"),
     ("fee_collection_district", "compliance_rate", "100.0 * cases_compliant / cases_due"),
-    ("fee_collection_district", "collection_rate", "100.0 * amount_collected::double / amount_assessed::double"),
-    ("service_station_coverage_district", "township_coverage", "100.0 * townships_with_station / townships_total"),
+    (
+        "fee_collection_district",
+        "collection_rate",
+        "100.0 * amount_collected::double / amount_assessed::double",
+    ),
+    (
+        "service_station_coverage_district",
+        "township_coverage",
+        "100.0 * townships_with_station / townships_total",
+    ),
 ]
 
 
@@ -54,10 +103,13 @@ def test_district_rates_are_recomputed_from_sums(sample_run, mart, rate, formula
 
 
 def test_the_district_rate_is_not_the_average_of_township_rates(sample_run):
-    value, averaged = served(sample_run, """
+    value, averaged = served(
+        sample_run,
+        """
         select d.planned_birth_rate, (select avg(planned_birth_rate) from marts.population_indicators t
                                       where t.year = d.year)
-        from marts.population_indicators_district d where d.year = 2012""")[0]
+        from marts.population_indicators_district d where d.year = 2012""",
+    )[0]
     assert not math.isclose(value, averaged, rel_tol=1e-9)
 
 
@@ -65,15 +117,21 @@ def test_unmatched_links_are_listed_not_dropped(sample_run):
     links = dict(served(sample_run, "select link, count(*) from audit.unmatched_links group by 1"))
     assert links["payment → decision"] == 3  # payments to decisions issued before the landing zone
     assert links["decision → birth registration"] == 4
-    assert links["enforcement case → decision"] > 300  # applications for decisions older than the landing zone
+    assert (
+        links["enforcement case → decision"] > 300
+    )  # applications for decisions older than the landing zone
     superseded = served(sample_run, "select extract, count(*) from audit.superseded_rows group by 1")
     assert dict(superseded) == {"court_enforcement_cases": 3}
-    outside = served(sample_run, "select count(*) from audit.out_of_district_rows where extract = 'hospital_births'")
+    outside = served(
+        sample_run, "select count(*) from audit.out_of_district_rows where extract = 'hospital_births'"
+    )
     assert outside[0][0] == 28
 
 
 def test_working_database_is_a_real_duckdb_with_the_layers(sample_run):
     con = duckdb.connect(str(sample_run["warehouse"] / "warehouse.duckdb"), read_only=True)
-    schemas = {r[0] for r in con.sql("select distinct table_schema from information_schema.tables").fetchall()}
+    schemas = {
+        r[0] for r in con.sql("select distinct table_schema from information_schema.tables").fetchall()
+    }
     con.close()
     assert {"staging", "intermediate", "marts", "audit"} <= schemas

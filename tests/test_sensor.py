@@ -14,8 +14,9 @@ from tests.conftest import SAMPLE
 
 
 def evaluate(instance, paths, cursor):
-    ctx = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"paths": paths},
-                                  definitions=defs)
+    ctx = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"paths": paths}, definitions=defs
+    )
     return landing_zone_sensor(ctx)
 
 

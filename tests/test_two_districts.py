@@ -29,8 +29,10 @@ def test_two_districts_each_reproduce_their_figures(two_districts):
     con = duckdb.connect(str(db), read_only=True)
     rows = con.sql("""select district_code, births, births_unplanned, townships_total
                       from marts.population_indicators_district where year = 2012 order by 1""").fetchall()
-    fee = con.sql("select district_code, cases_due, cases_filed from marts.fee_collection_district "
-                  "where year = 2012 order by 1").fetchall()
+    fee = con.sql(
+        "select district_code, cases_due, cases_filed from marts.fee_collection_district "
+        "where year = 2012 order by 1"
+    ).fetchall()
     towns = con.sql("select count(distinct township_code) from marts.fee_collection").fetchone()[0]
     con.close()
     assert [r[0] for r in rows] == ["331003", "331004"]

@@ -167,14 +167,22 @@ INVENTORY_KEY = dg.AssetKey(["lake", "landing_zone_inventory"])
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(LEDGER_KEY, group_name=INGESTION_GROUP, kinds={"parquet"},
-                     deps=[*(extract_key(s.name) for s in EXTRACTS), INVENTORY_KEY],
-                     description="The ingest ledger: every delivered file per extract (hash, size, rows read, "
-                     "loaded, quarantined, status, reason, run) and the ignored files, in one Parquet file."),
-        dg.AssetSpec(QUARANTINE_KEY, group_name=INGESTION_GROUP, kinds={"parquet"},
-                     deps=[extract_key(s.name) for s in EXTRACTS],
-                     description="Every quarantined row with its file, row number and reasons (no identity "
-                     "number, no name), in one Parquet file."),
+        dg.AssetSpec(
+            LEDGER_KEY,
+            group_name=INGESTION_GROUP,
+            kinds={"parquet"},
+            deps=[*(extract_key(s.name) for s in EXTRACTS), INVENTORY_KEY],
+            description="The ingest ledger: every delivered file per extract (hash, size, rows read, "
+            "loaded, quarantined, status, reason, run) and the ignored files, in one Parquet file.",
+        ),
+        dg.AssetSpec(
+            QUARANTINE_KEY,
+            group_name=INGESTION_GROUP,
+            kinds={"parquet"},
+            deps=[extract_key(s.name) for s in EXTRACTS],
+            description="Every quarantined row with its file, row number and reasons (no identity "
+            "number, no name), in one Parquet file.",
+        ),
     ],
     can_subset=False,
 )
@@ -182,31 +190,47 @@ def ingest_audit(context: dg.AssetExecutionContext, paths: PfpwPaths):
     ledger, quarantine = paths.lake.consolidate()
     data = ledger.filter(pl.col("status") != "ignored")
     rejected = data.filter(pl.col("status") == "rejected").unique(["source_file", "reason"])
-    yield dg.MaterializeResult(asset_key=LEDGER_KEY, metadata={
-        "dagster/row_count": ledger.height,
-        "files": data["source_file"].n_unique(),
-        "rows_read": int(data["rows_read"].sum() or 0),
-        "rows_loaded": int(data["rows_loaded"].sum() or 0),
-        "rows_quarantined": int(data["rows_quarantined"].sum() or 0),
-        "rejected_files": dg.MetadataValue.json(
-            [f"{r['source_file']}: {r['reason']}" for r in rejected.iter_rows(named=True)]),
-        "ignored_files": ledger.filter(pl.col("status") == "ignored").height,
-    })
-    by_reason = (quarantine.explode("reasons").group_by("extract", "reasons").len().sort("len", descending=True)
-                 if quarantine.height else quarantine)
-    yield dg.MaterializeResult(asset_key=QUARANTINE_KEY, metadata={
-        "dagster/row_count": quarantine.height,
-        "top_reasons": dg.MetadataValue.md(md_table(by_reason.head(15))),
-    })
+    yield dg.MaterializeResult(
+        asset_key=LEDGER_KEY,
+        metadata={
+            "dagster/row_count": ledger.height,
+            "files": data["source_file"].n_unique(),
+            "rows_read": int(data["rows_read"].sum() or 0),
+            "rows_loaded": int(data["rows_loaded"].sum() or 0),
+            "rows_quarantined": int(data["rows_quarantined"].sum() or 0),
+            "rejected_files": dg.MetadataValue.json(
+                [f"{r['source_file']}: {r['reason']}" for r in rejected.iter_rows(named=True)]
+            ),
+            "ignored_files": ledger.filter(pl.col("status") == "ignored").height,
+        },
+    )
+    by_reason = (
+        quarantine.explode("reasons").group_by("extract", "reasons").len().sort("len", descending=True)
+        if quarantine.height
+        else quarantine
+    )
+    yield dg.MaterializeResult(
+        asset_key=QUARANTINE_KEY,
+        metadata={
+            "dagster/row_count": quarantine.height,
+            "top_reasons": dg.MetadataValue.md(md_table(by_reason.head(15))),
+        },
+    )
 
 
-@dg.asset_check(asset=LEDGER_KEY, name="every_file_balances", blocking=True,
-                description="Across all extracts: rows read = rows loaded + rows quarantined, and the Parquet "
-                "written holds exactly those rows.")
+@dg.asset_check(
+    asset=LEDGER_KEY,
+    name="every_file_balances",
+    blocking=True,
+    description="Across all extracts: rows read = rows loaded + rows quarantined, and the Parquet "
+    "written holds exactly those rows.",
+)
 def every_file_balances(paths: PfpwPaths) -> dg.AssetCheckResult:
     problems = [p for s in EXTRACTS for p in ledger_balance_problems(paths, s.name)]
-    return dg.AssetCheckResult(passed=not problems, metadata={
-        "problems": len(problems), "first_problems": dg.MetadataValue.json(problems[:20])})
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={"problems": len(problems), "first_problems": dg.MetadataValue.json(problems[:20])},
+    )
 
 
 # -------------------------------------------------------------------- the ledger balances

@@ -9,19 +9,19 @@ from {{ ref('stg_finance__fee_payments') }} as p
 anti join {{ ref('stg_finance__fee_decisions') }} as d on p.decision_no = d.decision_no
 union all
 select
-    'decision → birth registration',
-    'finance_fee_decisions',
-    d.decision_no,
-    d.registration_id,
+    'decision → birth registration' as link,
+    'finance_fee_decisions' as extract,
+    d.decision_no as record_key,
+    d.registration_id as missing_key,
     d.source_file
 from {{ ref('stg_finance__fee_decisions') }} as d
 anti join {{ ref('stg_township__births') }} as b on d.registration_id = b.registration_id
 union all
 select
-    'enforcement case → decision',
-    'court_enforcement_cases',
-    c.case_no,
-    c.decision_no,
+    'enforcement case → decision' as link,
+    'court_enforcement_cases' as extract,
+    c.case_no as record_key,
+    c.decision_no as missing_key,
     c.source_file
 from {{ ref('stg_court__enforcement_cases') }} as c
 anti join {{ ref('stg_finance__fee_decisions') }} as d on c.decision_no = d.decision_no

@@ -1,12 +1,19 @@
 -- Measures of the current state of every enforcement case, each in the year of its own date and in the
 -- case's township; a NULL amount counts as 0.
+with exploded as (
+    select
+        c.case_no,
+        c.township_code,
+        unnest(c.measures) as measure
+    from {{ ref('stg_court__enforcement_cases') }} as c
+)
+
 select
-    c.case_no,
-    c.township_code,
-    m.measure_type,
-    m.measured_on,
-    year(m.measured_on) as measure_year,
-    coalesce(m.amount, 0)::decimal(18, 2) as amount,
-    m.days
-from {{ ref('stg_court__enforcement_cases') }} as c,
-    unnest(c.measures) as u (m)
+    case_no,
+    township_code,
+    struct_extract(measure, 'measure_type') as measure_type,
+    struct_extract(measure, 'measured_on') as measured_on,
+    year(struct_extract(measure, 'measured_on')) as measure_year,
+    coalesce(struct_extract(measure, 'amount'), 0)::decimal(18, 2) as amount,
+    struct_extract(measure, 'days') as days
+from exploded

@@ -10,26 +10,26 @@
     ('court', 'liangfei_cases', "case_no || ' @ ' || strftime(updated_at, '%Y-%m-%dT%H:%M:%SZ')"),
 ] %}
 {%- for agency, entity, key in keyed %}
-select
-    '{{ agency }}_{{ entity }}' as extract,
-    key_value,
-    source_file,
-    source_row,
-    reporting_month,
-    current_file as superseded_by_file,
-    current_row as superseded_by_row
-from (
     select
-        {{ key }} as key_value,
+        '{{ agency }}_{{ entity }}' as extract,
+        key_value,
         source_file,
         source_row,
         reporting_month,
-        first_value(source_file) over w as current_file,
-        first_value(source_row) over w as current_row,
-        row_number() over w as delivery_rank
-    from {{ source(agency, entity) }}
-    window w as (partition by {{ key }} order by {{ latest_delivery_order() }})
-)
-where delivery_rank > 1
-{% if not loop.last %}union all{% endif %}
+        current_file as superseded_by_file,
+        current_row as superseded_by_row
+    from (
+        select
+            {{ key }} as key_value,
+            source_file,
+            source_row,
+            reporting_month,
+            first_value(source_file) over w as current_file,
+            first_value(source_row) over w as current_row,
+            row_number() over w as delivery_rank
+        from {{ source(agency, entity) }}
+        window w as (partition by {{ key }} order by {{ latest_delivery_order() }})
+    )
+    where delivery_rank > 1
+    {% if not loop.last %}union all{% endif %}
 {%- endfor %}
