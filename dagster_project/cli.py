@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -49,6 +50,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if outcome.success else 1
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    """Serve <warehouse>/docs (GX Data Docs and dbt docs) on localhost, or just print where they are."""
+    import functools
+    import http.server
+
+    warehouse = Path(args.warehouse or settings.warehouse_dir()).resolve()
+    docs = warehouse / "docs"
+    if not (docs / "index.html").exists():
+        print(f"pfpw: no docs in {docs} yet: run `pfpw run` first", file=sys.stderr)
+        return 2
+    if args.no_serve:
+        print(docs / "index.html")
+        return 0
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(docs))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as server:
+        print(f"Data Docs: http://127.0.0.1:{args.port}/gx/index.html   dbt docs: http://127.0.0.1:{args.port}/dbt/index.html")
+        print("(Ctrl-C to stop)")
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pfpw", description="Population and family-planning data warehouse")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -62,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--districts", type=int, default=1, help="how many districts like the sample")
     gen.add_argument("--force", action="store_true")
     gen.set_defaults(func=cmd_generate)
+    docs = sub.add_parser("docs", help="serve the Data Docs and dbt docs of a warehouse on localhost")
+    docs.add_argument("--warehouse", help="warehouse folder (default: $PFPW_WAREHOUSE_DIR or ./warehouse)")
+    docs.add_argument("--port", type=int, default=8080)
+    docs.add_argument("--no-serve", action="store_true", help="only print the path of the docs' index page")
+    docs.set_defaults(func=cmd_docs)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -29,6 +29,7 @@ from dagster_project.assets.ingestion import (
     REFERENCE_KEYS,
     extract_key,
 )
+from dagster_project.failpoints import failpoint
 from dagster_project.resources import PfpwPaths
 from dagster_project.settings import DBT_PROJECT_DIR
 
@@ -107,7 +108,22 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: Pf
     """`dbt build` of staging, intermediates, marts and audit models into the working database."""
     os.environ["PFPW_WAREHOUSE_DIR"] = str(paths.warehouse)  # profiles.yml and the sources read it
     paths.lake  # noqa: B018 - makes sure every source file exists (empty extracts included)
-    yield from dbt.cli(["build"], context=context).stream()
+    for i, event in enumerate(dbt.cli(["build"], context=context).stream()):
+        if i == 5:
+            failpoint("dbt")
+        yield event
+    write_dbt_docs(dbt, paths.warehouse / "docs" / "dbt")
+
+
+def write_dbt_docs(dbt: DbtCliResource, out: Path) -> None:
+    """`dbt docs generate --static`: one self-contained page beside the GX Data Docs."""
+    target = Path(dbt_project.project_dir) / dbt_project.target_path / f"docs-{os.getpid()}"
+    dbt.cli(["docs", "generate", "--static"], target_path=target, raise_on_error=True).wait()
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / ".index.html.tmp"
+    shutil.copyfile(target / "static_index.html", tmp)
+    os.replace(tmp, out / "index.html")
+    shutil.rmtree(target, ignore_errors=True)
 
 
 dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)

@@ -89,6 +89,17 @@ class Lake:
     def ledger_path(self, extract: str, month: str, stem: str) -> Path:
         return self.root / "ledger" / extract / f"month={month}" / f"{stem}.parquet"
 
+    def names_path(self, extract: str, month: str, stem: str) -> Path:
+        """Keyed fingerprints of the personal names a file held (for the privacy scan; never the names)."""
+        return self.root / "pii" / "name_fingerprints" / extract / f"month={month}" / f"{stem}.parquet"
+
+    def name_fingerprints(self) -> set[str]:
+        folder = self.root / "pii" / "name_fingerprints"
+        out: set[str] = set()
+        for p in folder.rglob("*.parquet") if folder.exists() else []:
+            out |= set(pl.read_parquet(p)["fingerprint"].to_list())
+        return out
+
     def reference_path(self, table: str) -> Path:
         return self.root / "lake" / "reference" / f"{table}.parquet"
 
@@ -118,8 +129,9 @@ class Lake:
                 empty = folder / "_empty.parquet"
                 if not empty.exists() or pl.read_parquet_schema(empty) != dict(pl.Schema(schema)):
                     write_parquet_atomic(pl.DataFrame(schema=schema), empty)
-                for stale in folder.rglob(f"*{TMP_SUFFIX}"):
-                    stale.unlink(missing_ok=True)
+        for area in ("lake", "quarantine", "ledger", "pii"):  # temporaries of a run that was killed
+            for stale in (self.root / area).rglob(f"*{TMP_SUFFIX}"):
+                stale.unlink(missing_ok=True)
         if not self.ignored_path.exists():
             write_parquet_atomic(pl.DataFrame(schema=LEDGER_SCHEMA), self.ignored_path)
         if not self.ledger_snapshot_path.exists():
@@ -173,9 +185,16 @@ class Lake:
         entry: dict,
         loaded: pl.DataFrame | None,
         quarantined: pl.DataFrame | None,
+        name_fingerprints: set[str] | None = None,
     ) -> None:
         """Replace one file's rows of one extract, then its ledger row (the commit marker)."""
         data, quar = self.data_path(spec.name, month, stem), self.quarantine_path(spec.name, month, stem)
+        names = self.names_path(spec.name, month, stem)
+        if name_fingerprints:
+            frame = pl.DataFrame({"fingerprint": sorted(name_fingerprints)}, schema={"fingerprint": pl.Utf8})
+            write_parquet_atomic(frame, names)
+        else:
+            names.unlink(missing_ok=True)
         if loaded is not None and loaded.height:
             write_parquet_atomic(loaded, data)
         else:
@@ -193,6 +212,7 @@ class Lake:
         self.ledger_path(extract, month, stem).unlink(missing_ok=True)
         self.data_path(extract, month, stem).unlink(missing_ok=True)
         self.quarantine_path(extract, month, stem).unlink(missing_ok=True)
+        self.names_path(extract, month, stem).unlink(missing_ok=True)
 
     def stems(self, extract: str, month: str) -> set[str]:
         folder = self.root / "ledger" / extract / f"month={month}"

@@ -45,6 +45,11 @@ def person_key(value: str, key: bytes) -> str:
     return hmac.new(key, value.strip().upper().encode("ascii"), hashlib.sha256).hexdigest()
 
 
+def name_fingerprint(name: str, key: bytes) -> str:
+    """A personal name, keyed: lets the privacy scan recognise a leaked name without anyone storing names."""
+    return hmac.new(key, b"name\x00" + name.strip().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 def key_fingerprint(key: bytes) -> str:
     """Identifies the key in the ledger without revealing it."""
     return hashlib.sha256(b"pfpw-pii-key-fingerprint\x00" + key).hexdigest()[:16]

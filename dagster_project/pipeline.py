@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from dagster_project.checks.asset_checks import failed_expectations
 from dagster_project.ingest.run import landing_months
 from dagster_project.lake import Lake
 from dagster_project.partitions import reporting_month
@@ -31,7 +32,9 @@ class Outcome:
     failed_steps: list[str] = field(default_factory=list)
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     marts_built: list[str] = field(default_factory=list)
+    published: bool = False
     dbt_tests: tuple[int, int] = (0, 0)  # passed, failed
     headline: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
@@ -63,6 +66,10 @@ class Outcome:
         lines.append(f"  checks: {self.checks_passed} passed, {len(self.checks_failed)} failed")
         for c in self.checks_failed:
             lines.append(f"  FAILED CHECK {c}")
+        for w in self.warnings:
+            lines.append(f"  warning {w}")
+        lines.append("  published: serving.duckdb replaced" if self.published
+                     else "  NOT PUBLISHED: serving.duckdb left as it was")
         for s in self.failed_steps:
             lines.append(f"  FAILED STEP {s}")
         lines.extend(self.headline)
@@ -123,23 +130,28 @@ def summarise(result: dg.ExecuteInProcessResult, months: list[str], lake: Lake) 
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             ev = event.event_specific_data
             name = f"{ev.asset_key.to_user_string()}:{ev.check_name}"
-            is_dbt = ev.asset_key.path[0] in ("staging", "intermediate", "marts", "audit")
+            is_dbt = ev.asset_key.path[0] in ("staging", "intermediate", "marts", "audit") and not ev.check_name.startswith("gx_")
+            failed = failed_expectations(dict(ev.metadata or {}))
             if ev.passed:
                 out.checks_passed += 1
                 dbt_passed += is_dbt
+            elif ev.severity == dg.AssetCheckSeverity.WARN:
+                out.warnings.append(f"{name}: {'; '.join(failed)}")
             else:
-                out.checks_failed.append(name)
+                out.checks_failed.append(f"{name}" + (f": {'; '.join(failed[:5])}" if failed else ""))
                 dbt_failed += is_dbt
         elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             key = event.event_specific_data.materialization.asset_key
             if key.path[0] == "marts":
                 out.marts_built.append(key.path[-1])
+            elif key.path[0] == "serving":
+                out.published = True
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             err = event.event_specific_data.error
             msg = err.message.strip().splitlines()[0] if err else ""
             out.failed_steps.append(f"{event.step_key}: {msg}")
     out.dbt_tests = (dbt_passed, dbt_failed)
-    out.success = out.success and not out.checks_failed
+    out.success = out.success and not out.checks_failed and out.published
     out.headline = headline(lake.root)
     return out
 

@@ -29,10 +29,15 @@ class FileRejected(Exception):
     """The whole file is unreadable as the contract describes it."""
 
 
-def _frame(spec: ExtractSpec, rows: list[list[str | None]], row_numbers: list[int]) -> pl.DataFrame:
+NAMES = "__names"  # the row's personal names, only ever fingerprinted (see Ingestor), never stored
+
+
+def _frame(spec: ExtractSpec, rows: list[list[str | None]], row_numbers: list[int],
+           names: list[str | None] | None = None) -> pl.DataFrame:
     cols = {f.name: [r[i] for r in rows] for i, f in enumerate(spec.fields)}
     df = pl.DataFrame(cols, schema={f.name: pl.Utf8 for f in spec.fields})
-    return df.with_columns(pl.Series("source_row", row_numbers, dtype=pl.Int64))
+    df = df.with_columns(pl.Series("source_row", row_numbers, dtype=pl.Int64))
+    return df.with_columns(pl.Series(NAMES, names if names is not None else [None] * df.height, dtype=pl.Utf8))
 
 
 def _column_positions(spec: ExtractSpec, header: list[str], where: str) -> list[int]:
@@ -83,13 +88,13 @@ def open_workbook(path: Path) -> CalamineWorkbook:
 def read_sheet(wb: CalamineWorkbook, spec: ExtractSpec) -> pl.DataFrame | None:
     """The sheet named ``spec.sheet`` as a raw frame; None if the optional sheet is absent."""
     assert spec.sheet is not None
-    names = [n.strip() for n in wb.sheet_names]
-    if spec.sheet not in names:
+    sheet_names = [n.strip() for n in wb.sheet_names]
+    if spec.sheet not in sheet_names:
         if spec.sheet_required:
             raise FileRejected(f"missing sheet {spec.sheet}")
         return None
     try:
-        rows = wb.get_sheet_by_name(wb.sheet_names[names.index(spec.sheet)]).to_python(skip_empty_area=False)
+        rows = wb.get_sheet_by_name(wb.sheet_names[sheet_names.index(spec.sheet)]).to_python(skip_empty_area=False)
     except Exception as exc:
         raise FileRejected(f"sheet {spec.sheet} cannot be read ({type(exc).__name__}: {exc})") from exc
     first = spec.fields[0].source
@@ -97,10 +102,13 @@ def read_sheet(wb: CalamineWorkbook, spec: ExtractSpec) -> pl.DataFrame | None:
         h = find_header(rows, first)
     except ValueError:
         raise FileRejected(f"sheet {spec.sheet}: no header row starting with {first}") from None
-    pos = _column_positions(spec, [cell_text(c) or "" for c in rows[h]], f"sheet {spec.sheet}")
+    header = [cell_text(c) or "" for c in rows[h]]
+    pos = _column_positions(spec, header, f"sheet {spec.sheet}")
+    name_pos = [header.index(n) for n in spec.name_sources if n in header]
     identity = [f.kind == "identity" for f in spec.fields]
     data: list[list[str | None]] = []
     numbers: list[int] = []
+    names: list[str | None] = []
     for i in range(h + 1, len(rows)):
         row = rows[i]
         cells = [
@@ -113,7 +121,8 @@ def read_sheet(wb: CalamineWorkbook, spec: ExtractSpec) -> pl.DataFrame | None:
             continue  # 合计 row
         data.append(cells)
         numbers.append(i + 1)  # Excel rows are 1-based
-    return _frame(spec, data, numbers)
+        names.append(next((cell_text(row[p]) for p in name_pos if p < len(row) and cell_text(row[p])), None))
+    return _frame(spec, data, numbers, names)
 
 
 # ---------------------------------------------------------------- CSV
@@ -166,6 +175,9 @@ def read_csv(path: Path, spec: ExtractSpec, encoding: str) -> pl.DataFrame:
     out = out.with_columns(
         [pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in out.columns]
     )
+    name_cols = [n for n in spec.name_sources if n in header]
+    names = df[name_cols[0]].str.strip_chars() if name_cols else pl.Series([None] * df.height, dtype=pl.Utf8)
+    out = out.with_columns(names.alias(NAMES))
     # polars skips blank lines: number rows by their line in the file
     lines = [i + 1 for i, line in enumerate(text.splitlines()) if line.strip()][1:]
     if len(lines) != out.height:  # quoted newlines inside a field: fall back to positional numbering
@@ -199,6 +211,7 @@ def read_jsonl(path: Path, spec: ExtractSpec) -> pl.DataFrame:
     rows: list[list[str | None]] = []
     numbers: list[int] = []
     seen = {f.source: 0 for f in spec.fields}
+    names: list[str | None] = []
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -212,9 +225,10 @@ def read_jsonl(path: Path, spec: ExtractSpec) -> pl.DataFrame:
             seen[f.source] += f.source in obj
         rows.append([_json_text(obj.get(f.source)) for f in spec.fields])
         numbers.append(n)
+        names.append(next((_json_text(obj.get(k)) for k in spec.name_sources if obj.get(k)), None))
     # a field absent from every record is a renamed or missing column: the file is unreadable;
     # absent from some records only, it is a blank value of those rows
     absent = [name for name, count in seen.items() if rows and count == 0]
     if absent:
         raise FileRejected(f"missing field(s) {', '.join(absent)} in every record")
-    return _frame(spec, rows, numbers)
+    return _frame(spec, rows, numbers, names)

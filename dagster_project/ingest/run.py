@@ -15,11 +15,12 @@ from pathlib import Path
 
 import polars as pl
 
+from dagster_project.failpoints import failpoint
 from dagster_project.ingest import readers
-from dagster_project.ingest.readers import FileRejected
+from dagster_project.ingest.readers import NAMES, FileRejected
 from dagster_project.ingest.validate import BatchContext, Split, validate
 from dagster_project.lake import Lake, file_sha256
-from dagster_project.pii import key_fingerprint
+from dagster_project.pii import key_fingerprint, name_fingerprint
 from dagster_project.reference import Reference
 from dagster_project.schemas.contract import (
     AGENCIES,
@@ -138,11 +139,15 @@ class Ingestor:
         ctx = BatchContext(month, self.reference.townships, self.reference.villages)
         raws: dict[str, list[pl.DataFrame]] = defaultdict(list)
         outcome: dict[tuple[str, str], str | int | None] = {}  # (file, extract) -> reason | rows read | None
+        names: dict[tuple[str, str], set[str]] = {}
         for path, _sha, specs in files:
             rel = path.relative_to(self.sources).as_posix()
             report.files_ingested += 1
             for spec, got in self._read(path, rel, specs).items():
                 if isinstance(got, pl.DataFrame):
+                    # personal names go no further than this: only their keyed fingerprints are kept
+                    names[(rel, spec)] = {name_fingerprint(n, self.key) for n in got[NAMES].drop_nulls().unique()}
+                    got = got.drop(NAMES)
                     raws[spec].append(got)
                     outcome[(rel, spec)] = got.height
                 else:
@@ -185,7 +190,9 @@ class Ingestor:
                     "reference_fingerprint": self.reference.fingerprint,
                     "code_fingerprint": CODE_FINGERPRINT,
                 }
-                self.lake.commit(spec, month, path.stem, entry, loaded_df, quarantined_df)
+                self.lake.commit(spec, month, path.stem, entry, loaded_df, quarantined_df,
+                                 names.get((rel, spec.name)))
+                failpoint("ingest")
                 report.rows_read += rows_read
                 report.rows_loaded += loaded
                 report.rows_quarantined += quarantined

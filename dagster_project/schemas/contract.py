@@ -56,6 +56,8 @@ class ExtractSpec:
     description: str = ""
     # cross-field rules: (rule name, message)
     row_rules: tuple[tuple[str, str], ...] = field(default=())
+    # personal-name columns: never stored; only their keyed fingerprints, for the privacy scan before publishing
+    name_sources: tuple[str, ...] = ()
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -86,6 +88,7 @@ TOWNSHIP_BIRTHS = ExtractSpec(
         Field("registered_on", "登记日期", "date"),
     ),
     row_rules=(("registered_before_birth", "登记日期 (registered_on) is before 出生日期 (birth_date)"),),
+    name_sources=("母亲姓名",),
 )
 
 TOWNSHIP_POPULATION = ExtractSpec(
@@ -146,6 +149,7 @@ HOSPITAL_PREPREGNANCY = ExtractSpec(
     file_glob="*_prepregnancy.csv",
     key=("check_id",),
     description="Free pre-pregnancy health checks (国家免费孕前优生健康检查).",
+    name_sources=("女方姓名",),
     fields=(
         Field("check_id", "检查编号", "text"),
         Field("woman_person_key", "女方身份证号", "identity"),
@@ -163,6 +167,7 @@ COURT_ENFORCEMENT = ExtractSpec(
     file_glob="enforcement_cases.jsonl",
     key=("case_no", "updated_at"),
     description="Applications to the court for compulsory enforcement of fee decisions (非诉执行), re-sent as they change.",
+    name_sources=("respondent_name",),  # not in the contract; if a court system sends it, it is only fingerprinted
     fields=(
         Field("case_no", "case_no", "text", zh="案号"),
         Field("applied_on", "applied_on", "date", zh="申请日期"),
@@ -217,6 +222,7 @@ FEE_DECISIONS = ExtractSpec(
     file_glob="fee_decisions.csv",
     key=("decision_no",),
     description="Social maintenance fee decisions (征收决定书) issued in the month.",
+    name_sources=("当事人姓名",),
     fields=(
         Field("decision_no", "决定书编号", "text"),
         Field("respondent_person_key", "当事人身份证号", "identity"),

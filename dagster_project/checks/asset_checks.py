@@ -1,0 +1,102 @@
+"""The GX suites as Dagster asset checks on the marts (blocking), plus plausibility warnings."""
+
+import json
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from dagster_project.checks.gx_runner import GxRunner
+from dagster_project.checks.suites import (
+    MARTS,
+    MartSpec,
+    blocking_suite,
+    district_sum_frame,
+    district_sum_suite,
+    warning_suite,
+)
+from dagster_project.resources import PfpwPaths
+
+
+def mart_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["marts", name])
+
+
+def read_mart(paths: PfpwPaths, name: str) -> pd.DataFrame:
+    con = duckdb.connect(str(paths.working_db), read_only=True)
+    try:
+        return con.sql(f"select * from marts.{name}").df()
+    finally:
+        con.close()
+
+
+def previous_rows(paths: PfpwPaths, name: str) -> int | None:
+    """Rows of this mart at the last publication (audit.mart_row_counts of the serving file)."""
+    if not paths.serving_db.exists():
+        return None
+    try:
+        con = duckdb.connect(str(paths.serving_db), read_only=True)
+        try:
+            row = con.execute("select row_count from audit.mart_row_counts where mart = ?", [name]).fetchone()
+        finally:
+            con.close()
+    except duckdb.Error:
+        return None
+    return int(row[0]) if row else None
+
+
+def build_gx_check(spec: MartSpec) -> dg.AssetChecksDefinition:
+    description = (f"Great Expectations suite {spec.name}.blocking: grain {', '.join(spec.grain)} unique, keys not "
+                   "NULL, rates in 0–100 or NULL, counts and amounts ≥ 0, row count not down by more than the "
+                   "configured share since the last publication"
+                   + ("; and district = sum of its townships for every count and amount." if spec.is_district else "."))
+
+    @dg.asset_check(asset=mart_key(spec.name), name="gx_expectations", blocking=True, description=description)
+    def _check(paths: PfpwPaths) -> dg.AssetCheckResult:
+        runner = GxRunner(paths.warehouse)
+        df = read_mart(paths, spec.name)
+        outcomes = [runner.run(blocking_suite(spec, df, previous_rows(paths, spec.name)), df)]
+        if spec.is_district:
+            sums, diffs = district_sum_frame(df, read_mart(paths, spec.district_of), spec)
+            outcomes.append(runner.run(district_sum_suite(spec, diffs), sums))
+        failed = [f"{o.suite}: {f}" for o in outcomes for f in o.failed]
+        return dg.AssetCheckResult(
+            passed=not failed,
+            metadata={
+                "expectations_evaluated": sum(o.evaluated for o in outcomes),
+                "failed_expectations": dg.MetadataValue.json(failed),
+                "rows": len(df),
+                "data_docs": dg.MetadataValue.path(str(runner.docs / "index.html")),
+            },
+            description="; ".join(failed[:5]) if failed else None,
+        )
+
+    return _check
+
+
+def build_warning_check(spec: MartSpec) -> dg.AssetChecksDefinition:
+    bounds = ", ".join(f"{c} in [{lo}, {hi}]" for c, (lo, hi) in spec.warn_bounds.items())
+
+    @dg.asset_check(asset=mart_key(spec.name), name="gx_plausibility", blocking=False,
+                    description=f"Warning only (does not block publication): {bounds}.")
+    def _check(paths: PfpwPaths) -> dg.AssetCheckResult:
+        runner = GxRunner(paths.warehouse)
+        outcome = runner.run(warning_suite(spec), read_mart(paths, spec.name))
+        return dg.AssetCheckResult(
+            passed=outcome.success,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"failed_expectations": dg.MetadataValue.json(outcome.failed)},
+        )
+
+    return _check
+
+
+GX_CHECKS = [build_gx_check(s) for s in MARTS] + [build_warning_check(s) for s in MARTS if s.warn_bounds]
+
+
+def failed_expectations(metadata: dict) -> list[str]:
+    value = metadata.get("failed_expectations")
+    data = getattr(value, "data", value)
+    if isinstance(data, str):
+        data = json.loads(data)
+    return list(data or [])

@@ -1,0 +1,136 @@
+"""Running suites on DataFrames with a file-backed GX context in the warehouse, and the offline Data Docs.
+
+GX is called directly (not through dagster-ge, pinned below GX 1.0, nor through
+SQLAlchemy on DuckDB): a pandas datasource, one DataFrame asset per suite, a
+checkpoint whose action updates the Data Docs site in ``<warehouse>/docs/gx``. The
+pages are then made to load their CSS/JS from vendored copies (``docs_assets``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+import great_expectations as gx  # noqa: E402
+
+ASSETS_DIR = Path(__file__).resolve().parent / "docs_assets"
+SITE = "pfpw"
+
+
+@dataclass
+class SuiteOutcome:
+    suite: str
+    success: bool
+    evaluated: int
+    failed: list[str]  # "expectation(column): n unexpected"
+
+
+def _describe(result) -> str:
+    cfg = result.expectation_config
+    kwargs = cfg.kwargs
+    target = kwargs.get("column") or ",".join(kwargs.get("column_list", []) or []) or "table"
+    detail = result.result or {}
+    extra = ""
+    if "unexpected_count" in detail:
+        extra = f": {detail['unexpected_count']} unexpected"
+        sample = detail.get("partial_unexpected_list") or []
+        if sample:
+            extra += f" (e.g. {sample[:3]})"
+    elif "observed_value" in detail:
+        extra = f": observed {detail['observed_value']}"
+    return f"{cfg.type}({target}){extra}"
+
+
+class GxRunner:
+    def __init__(self, warehouse: Path):
+        self.root = warehouse / "gx"
+        self.docs = warehouse / "docs" / "gx"
+        self.context = gx.get_context(mode="file", project_root_dir=str(warehouse))
+        self.context.variables.progress_bars = {"globally": False}
+        sites = self.context.get_config().data_docs_sites or {}
+        if SITE not in sites:
+            self.context.add_data_docs_site(site_name=SITE, site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(self.docs)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            })
+        self.source = self.context.data_sources.add_or_update_pandas(name="marts")
+
+    def run(self, suite: gx.ExpectationSuite, df: pd.DataFrame) -> SuiteOutcome:
+        name = suite.name
+        try:
+            asset = self.source.get_asset(name)
+        except LookupError:
+            asset = self.source.add_dataframe_asset(name=name)
+        try:
+            batch = asset.get_batch_definition("whole")
+        except (KeyError, LookupError, ValueError):
+            batch = asset.add_batch_definition_whole_dataframe(name="whole")
+        suite = self.context.suites.add_or_update(suite)
+        vd = self.context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=name, data=batch, suite=suite))
+        checkpoint = self.context.checkpoints.add_or_update(gx.Checkpoint(
+            name=name, validation_definitions=[vd], result_format="SUMMARY",
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[SITE])]))
+        result = checkpoint.run(batch_parameters={"dataframe": df})
+        results = [r for vr in result.run_results.values() for r in vr.results]
+        failed = [_describe(r) for r in results if not r.success]
+        make_offline(self.docs)
+        return SuiteOutcome(name, bool(result.success), len(results), failed)
+
+
+# ------------------------------------------------------------------ offline Data Docs
+
+# CDN address -> vendored file (npm packages of the same versions, licences beside them)
+CDN = {
+    r"https://maxcdn\.bootstrapcdn\.com/bootstrap/4\.3\.1/css/bootstrap\.min\.css": "bootstrap/css/bootstrap.min.css",
+    r"https://stackpath\.bootstrapcdn\.com/bootstrap/4\.3\.1/js/bootstrap\.min\.js": "bootstrap/js/bootstrap.min.js",
+    r"https://code\.jquery\.com/jquery-3\.7\.1\.min\.js": "jquery/jquery.min.js",
+    r"https://cdnjs\.cloudflare\.com/ajax/libs/popper\.js/1\.12\.9/umd/popper\.min\.js": "popper.js/popper.min.js",
+    r"https://cdnjs\.cloudflare\.com/ajax/libs/font-awesome/6\.6\.0/css/all\.min\.css": "fontawesome/css/all.min.css",
+    r"https://unpkg\.com/bootstrap-table@1\.19\.1/dist/bootstrap-table\.min\.css": "bootstrap-table/bootstrap-table.min.css",
+    r"https://unpkg\.com/bootstrap-table@1\.19\.1/dist/bootstrap-table\.min\.js": "bootstrap-table/bootstrap-table.min.js",
+    r"https://unpkg\.com/bootstrap-table@1\.19\.[01]/dist/extensions/filter-control/bootstrap-table-filter-control\.min\.css":
+        "bootstrap-table/extensions/filter-control/bootstrap-table-filter-control.min.css",
+    r"https://unpkg\.com/bootstrap-table@1\.19\.0/dist/extensions/filter-control/bootstrap-table-filter-control\.css":
+        "bootstrap-table/extensions/filter-control/bootstrap-table-filter-control.min.css",
+    r"https://unpkg\.com/bootstrap-table@1\.19\.1/dist/extensions/filter-control/bootstrap-table-filter-control\.min\.js":
+        "bootstrap-table/extensions/filter-control/bootstrap-table-filter-control.min.js",
+    r"https://cdnjs\.cloudflare\.com/ajax/libs/bootstrap-datepicker/1\.9\.0/css/bootstrap-datepicker\.min\.css":
+        "bootstrap-datepicker/css/bootstrap-datepicker.min.css",
+    r"https://cdnjs\.cloudflare\.com/ajax/libs/bootstrap-datepicker/1\.9\.0/js/bootstrap-datepicker\.min\.js":
+        "bootstrap-datepicker/js/bootstrap-datepicker.min.js",
+    r"https://cdn\.jsdelivr\.net/npm/@forevolve/bootstrap-dark@1\.1\.0/dist/css/bootstrap-prefers-dark\.css":
+        "bootstrap-dark/bootstrap-prefers-dark.css",
+}
+REMOTE_ASSET = re.compile(r"""(?:src|href)\s*=\s*["'](https?://[^"']+)["']""")
+
+
+def make_offline(site: Path) -> list[str]:
+    """Copy the vendored assets into the site and point every page at them; return what stayed remote."""
+    if not site.exists():
+        return []
+    target = site / "static" / "vendor"
+    if ASSETS_DIR.exists():
+        shutil.copytree(ASSETS_DIR / "vendor", target, dirs_exist_ok=True)
+    remaining: list[str] = []
+    for page in site.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        prefix = os.path.relpath(target, page.parent).replace(os.sep, "/")
+        new = html
+        for pattern, local in CDN.items():
+            new = re.sub(pattern, f"{prefix}/{local}", new)
+        # integrity hashes and crossorigin attributes only apply to the remote copies
+        new = re.sub(r'\s+integrity="[^"]*"', "", new)
+        new = re.sub(r'\s+crossorigin="[^"]*"', "", new)
+        if new != html:
+            page.write_text(new, encoding="utf-8")
+        remaining += [u for u in REMOTE_ASSET.findall(new) if u.endswith((".js", ".css"))]
+    return sorted(set(remaining))

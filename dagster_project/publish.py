@@ -1,0 +1,172 @@
+"""Write-audit-publish: the only writer of ``<warehouse>/serving.duckdb``.
+
+dbt builds into the working database and the audits run there; only then are the
+marts and audit tables copied into a *new* file beside the served one, scanned for
+personal data, checkpointed, fsynced and moved over ``serving.duckdb`` with
+``os.replace``. A reader that opened the old file keeps its consistent view (the old
+inode); a reader that opens the path afterwards sees the new file; nobody ever sees
+half a publication, and a run killed at any point leaves the previous file in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.failpoints import failpoint
+from dagster_project.lake import Lake, fsync_dir
+from dagster_project.pii import name_fingerprint
+
+# The oldest storage format DuckDB 1.x readers understand: BI drivers bundle older DuckDB releases than ours.
+STORAGE_VERSION = "v1.0.0"
+AUDIT_TABLES = ("ingest_ledger", "quarantine_summary", "quarantine_rows", "unmatched_links", "superseded_rows",
+                "out_of_district_rows")
+# 18 characters of an identity number standing on their own (not inside a longer code or a hex digest)
+ID_PATTERN = r"(^|[^0-9A-Za-z])[0-9]{17}[0-9Xx]([^0-9A-Za-z]|$)"
+CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+class PublicationBlocked(Exception):
+    pass
+
+
+@dataclass
+class Publication:
+    path: Path
+    run_id: str
+    tables: dict[str, int]
+    parquet: list[Path]
+
+
+def stale_temporaries(warehouse: Path) -> list[Path]:
+    return sorted(warehouse.glob(".serving-*.duckdb.tmp*"))
+
+
+def publish(warehouse: Path, run_id: str, audit_results: list[dict], key: bytes) -> Publication:
+    working = warehouse / "warehouse.duckdb"
+    target = warehouse / "serving.duckdb"
+    for stale in stale_temporaries(warehouse):  # a publication killed half-way
+        stale.unlink(missing_ok=True)
+    tmp = warehouse / f".serving-{run_id}.duckdb.tmp"
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{tmp}' as serving (storage_version '{STORAGE_VERSION}')")
+        con.execute(f"attach '{working}' as wh (read_only)")
+        tables: dict[str, int] = {}
+        for schema in ("marts", "audit"):
+            con.execute(f"create schema serving.{schema}")
+            names = [r[0] for r in con.execute(
+                "select table_name from information_schema.tables where table_catalog = 'wh' and table_schema = ? "
+                "order by 1", [schema]).fetchall()]
+            for name in names:
+                con.execute(f"create table serving.{schema}.{name} as select * from wh.{schema}.{name}")
+                tables[f"{schema}.{name}"] = con.execute(f"select count(*) from serving.{schema}.{name}").fetchone()[0]
+        missing = [t for t in AUDIT_TABLES if f"audit.{t}" not in tables]
+        if missing or not any(t.startswith("marts.") for t in tables):
+            raise PublicationBlocked(f"the working database lacks {missing or 'the marts'}")
+        now = dt.datetime.now(dt.UTC)
+        con.execute("create table serving.audit.publication (run_id varchar, published_at timestamptz, "
+                    "duckdb_version varchar, storage_version varchar)")
+        con.execute("insert into serving.audit.publication values (?, ?, ?, ?)",
+                    [run_id, now, duckdb.__version__, STORAGE_VERSION])
+        con.execute("create table serving.audit.mart_row_counts (mart varchar, row_count bigint)")
+        con.executemany("insert into serving.audit.mart_row_counts values (?, ?)",
+                        [[t.split(".", 1)[1], n] for t, n in tables.items() if t.startswith("marts.")])
+        con.execute("create table serving.audit.audit_results (run_id varchar, asset varchar, check_name varchar, "
+                    "passed boolean, severity varchar, failed_expectations varchar[], evaluated_at timestamptz)")
+        con.executemany("insert into serving.audit.audit_results values (?, ?, ?, ?, ?, ?, ?)",
+                        [[run_id, r["asset"], r["check"], r["passed"], r["severity"], r.get("failed", []), now]
+                         for r in audit_results])
+        con.execute("detach wh")
+        found = privacy_scan(con, "serving", Lake(warehouse).name_fingerprints(), key)
+        if found:
+            raise PublicationBlocked("personal data found, publication blocked: " + "; ".join(found[:10]))
+        con.execute("checkpoint serving")
+        con.execute("detach serving")
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        raise
+    con.close()
+    with tmp.open("rb") as f:
+        os.fsync(f.fileno())
+    failpoint("publish")
+    os.replace(tmp, target)
+    fsync_dir(warehouse)
+    exports = export_parquet(warehouse, target)
+    write_docs_index(warehouse, run_id)
+    return Publication(target, run_id, tables, exports)
+
+
+DOCS_INDEX = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>pfpw docs</title></head>
+<body style="font-family: sans-serif; margin: 2em">
+<h1>pfpw — documentation of the published warehouse</h1>
+<p>Run {run_id}, published {published_at} UTC.</p>
+<ul>
+<li><a href="gx/index.html">Great Expectations Data Docs</a>: the audits of every mart, run by run</li>
+<li><a href="dbt/index.html">dbt docs</a>: models, columns and their definitions, lineage</li>
+</ul></body></html>
+"""
+
+
+def write_docs_index(warehouse: Path, run_id: str) -> Path:
+    docs = warehouse / "docs"
+    docs.mkdir(exist_ok=True)
+    page = docs / "index.html"
+    tmp = docs / ".index.html.tmp"
+    tmp.write_text(DOCS_INDEX.format(run_id=run_id, published_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")),
+                   encoding="utf-8")
+    os.replace(tmp, page)
+    return page
+
+
+def export_parquet(warehouse: Path, served: Path) -> list[Path]:
+    """Each mart as Parquet under <warehouse>/serving/, from the file just published (each file replaced atomically)."""
+    out_dir = warehouse / "serving"
+    out_dir.mkdir(exist_ok=True)
+    con = duckdb.connect(str(served), read_only=True)
+    written = []
+    try:
+        marts = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+        for mart in marts:
+            final = out_dir / f"{mart}.parquet"
+            tmp = out_dir / f".{mart}.parquet.tmp"
+            con.execute(f"copy (select * from marts.{mart}) to '{tmp}' (format parquet, compression zstd)")
+            os.replace(tmp, final)
+            written.append(final)
+    finally:
+        con.close()
+    fsync_dir(out_dir)
+    return written
+
+
+def privacy_scan(con: duckdb.DuckDBPyConnection, catalog: str, name_fingerprints: set[str], key: bytes) -> list[str]:
+    """Every text column of every table: identity-number patterns, and the names ingestion fingerprinted."""
+    found = []
+    columns = con.execute(
+        "select table_schema, table_name, column_name, data_type from information_schema.columns "
+        "where table_catalog = ? and data_type in ('VARCHAR', 'VARCHAR[]') order by 1, 2, 3",
+        [catalog]).fetchall()
+    for schema, table, column, data_type in columns:
+        ref = f'{catalog}."{schema}"."{table}"'
+        col = f'"{column}"'
+        text = f"array_to_string({col}, ' ')" if data_type == "VARCHAR[]" else col
+        hits = con.execute(f"select count(*) from {ref} where regexp_matches({text}, '{ID_PATTERN}')").fetchone()[0]
+        if hits:
+            found.append(f"{schema}.{table}.{column}: {hits} value(s) shaped like an identity number")
+        if name_fingerprints:
+            runs = {run for (value,) in con.execute(
+                f"select distinct {text} from {ref} where regexp_matches({text}, '[\\x{{4e00}}-\\x{{9fff}}]{{2,}}')"
+            ).fetchall() if value for run in CJK_RUN.findall(value)}
+            pieces = {r[i:i + n] for r in runs for n in (2, 3, 4) for i in range(len(r) - n + 1)}
+            leaked = sum(1 for p in pieces if name_fingerprint(p, key) in name_fingerprints)
+            if leaked:
+                found.append(f"{schema}.{table}.{column}: {leaked} known personal name(s)")
+    return found
