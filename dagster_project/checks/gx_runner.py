@@ -109,8 +109,16 @@ CDN = {
         "bootstrap-datepicker/js/bootstrap-datepicker.min.js",
     r"https://cdn\.jsdelivr\.net/npm/@forevolve/bootstrap-dark@1\.1\.0/dist/css/bootstrap-prefers-dark\.css":
         "bootstrap-dark/bootstrap-prefers-dark.css",
+    r"https://cdn\.jsdelivr\.net/npm/vega@5(?=[\"'])": "vega/vega.min.js",
+    r"https://cdn\.jsdelivr\.net/npm/vega-lite@5(?=[\"'])": "vega-lite/vega-lite.min.js",
+    r"https://cdn\.jsdelivr\.net/npm/vega-embed@6(?=[\"'])": "vega-embed/vega-embed.min.js",
+    # the logo GX ships is already in the site's static/images
+    r"https://great-expectations-web-assets\.s3[^\"']*/logo-long\.png[^\"']*": "../images/logo-long.png",
 }
-REMOTE_ASSET = re.compile(r"""(?:src|href)\s*=\s*["'](https?://[^"']+)["']""")
+# what a browser would fetch: scripts, images, frames (src=) and stylesheets (<link href=>); plain links are not fetched
+REMOTE_ASSET_SRC = re.compile(
+    r"""(?:\bsrc\s*=\s*["'](https?://[^"']+)["'])|(?:<link\b[^>]*\bhref\s*=\s*["'](https?://[^"']+)["'])"""
+)
 
 
 def make_offline(site: Path) -> list[str]:
@@ -132,5 +140,5 @@ def make_offline(site: Path) -> list[str]:
         new = re.sub(r'\s+crossorigin="[^"]*"', "", new)
         if new != html:
             page.write_text(new, encoding="utf-8")
-        remaining += [u for u in REMOTE_ASSET.findall(new) if u.endswith((".js", ".css"))]
+        remaining += [a or b for a, b in REMOTE_ASSET_SRC.findall(new)]
     return sorted(set(remaining))
