@@ -65,7 +65,9 @@ def cmd_docs(args: argparse.Namespace) -> int:
         return 0
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(docs))
     with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as server:
-        print(f"Data Docs: http://127.0.0.1:{args.port}/gx/index.html   dbt docs: http://127.0.0.1:{args.port}/dbt/index.html")
+        print(
+            f"Data Docs: http://127.0.0.1:{args.port}/gx/index.html   dbt docs: http://127.0.0.1:{args.port}/dbt/index.html"
+        )
         print("(Ctrl-C to stop)")
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()

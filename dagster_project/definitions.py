@@ -21,8 +21,14 @@ from dagster_project.sensors import landing_zone_sensor
 PUBLISHED = [k for k in dbt_models.keys if k.path[0] in ("marts", "audit")]
 
 defs = dg.Definitions(
-    assets=[reference_tables, landing_zone_inventory, *AGENCY_ASSETS, ingest_audit, dbt_models,
-            build_serving_asset(PUBLISHED)],
+    assets=[
+        reference_tables,
+        landing_zone_inventory,
+        *AGENCY_ASSETS,
+        ingest_audit,
+        dbt_models,
+        build_serving_asset(PUBLISHED),
+    ],
     asset_checks=[*LEDGER_CHECKS, every_file_balances, *GX_CHECKS],
     jobs=[pfpw_nightly],
     schedules=[nightly_schedule],

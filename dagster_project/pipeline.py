@@ -68,8 +68,11 @@ class Outcome:
             lines.append(f"  FAILED CHECK {c}")
         for w in self.warnings:
             lines.append(f"  warning {w}")
-        lines.append("  published: serving.duckdb replaced" if self.published
-                     else "  NOT PUBLISHED: serving.duckdb left as it was")
+        lines.append(
+            "  published: serving.duckdb replaced"
+            if self.published
+            else "  NOT PUBLISHED: serving.duckdb left as it was"
+        )
         for s in self.failed_steps:
             lines.append(f"  FAILED STEP {s}")
         lines.extend(self.headline)
@@ -130,7 +133,12 @@ def summarise(result: dg.ExecuteInProcessResult, months: list[str], lake: Lake) 
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             ev = event.event_specific_data
             name = f"{ev.asset_key.to_user_string()}:{ev.check_name}"
-            is_dbt = ev.asset_key.path[0] in ("staging", "intermediate", "marts", "audit") and not ev.check_name.startswith("gx_")
+            is_dbt = ev.asset_key.path[0] in (
+                "staging",
+                "intermediate",
+                "marts",
+                "audit",
+            ) and not ev.check_name.startswith("gx_")
             failed = failed_expectations(dict(ev.metadata or {}))
             if ev.passed:
                 out.checks_passed += 1

@@ -24,8 +24,14 @@ from dagster_project.pii import name_fingerprint
 
 # The oldest storage format DuckDB 1.x readers understand: BI drivers bundle older DuckDB releases than ours.
 STORAGE_VERSION = "v1.0.0"
-AUDIT_TABLES = ("ingest_ledger", "quarantine_summary", "quarantine_rows", "unmatched_links", "superseded_rows",
-                "out_of_district_rows")
+AUDIT_TABLES = (
+    "ingest_ledger",
+    "quarantine_summary",
+    "quarantine_rows",
+    "unmatched_links",
+    "superseded_rows",
+    "out_of_district_rows",
+)
 # 18 characters of an identity number standing on their own (not inside a longer code or a hex digest)
 ID_PATTERN = r"(^|[^0-9A-Za-z])[0-9]{17}[0-9Xx]([^0-9A-Za-z]|$)"
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
@@ -60,28 +66,48 @@ def publish(warehouse: Path, run_id: str, audit_results: list[dict], key: bytes)
         tables: dict[str, int] = {}
         for schema in ("marts", "audit"):
             con.execute(f"create schema serving.{schema}")
-            names = [r[0] for r in con.execute(
-                "select table_name from information_schema.tables where table_catalog = 'wh' and table_schema = ? "
-                "order by 1", [schema]).fetchall()]
+            names = [
+                r[0]
+                for r in con.execute(
+                    "select table_name from information_schema.tables where table_catalog = 'wh' and table_schema = ? "
+                    "order by 1",
+                    [schema],
+                ).fetchall()
+            ]
             for name in names:
                 con.execute(f"create table serving.{schema}.{name} as select * from wh.{schema}.{name}")
-                tables[f"{schema}.{name}"] = con.execute(f"select count(*) from serving.{schema}.{name}").fetchone()[0]
+                tables[f"{schema}.{name}"] = con.execute(
+                    f"select count(*) from serving.{schema}.{name}"
+                ).fetchone()[0]
         missing = [t for t in AUDIT_TABLES if f"audit.{t}" not in tables]
         if missing or not any(t.startswith("marts.") for t in tables):
             raise PublicationBlocked(f"the working database lacks {missing or 'the marts'}")
         now = dt.datetime.now(dt.UTC)
-        con.execute("create table serving.audit.publication (run_id varchar, published_at timestamptz, "
-                    "duckdb_version varchar, storage_version varchar)")
-        con.execute("insert into serving.audit.publication values (?, ?, ?, ?)",
-                    [run_id, now, duckdb.__version__, STORAGE_VERSION])
+        con.execute(
+            "create table serving.audit.publication (run_id varchar, published_at timestamptz, "
+            "duckdb_version varchar, storage_version varchar)"
+        )
+        con.execute(
+            "insert into serving.audit.publication values (?, ?, ?, ?)",
+            [run_id, now, duckdb.__version__, STORAGE_VERSION],
+        )
         con.execute("create table serving.audit.mart_row_counts (mart varchar, row_count bigint)")
-        con.executemany("insert into serving.audit.mart_row_counts values (?, ?)",
-                        [[t.split(".", 1)[1], n] for t, n in tables.items() if t.startswith("marts.")])
-        con.execute("create table serving.audit.audit_results (run_id varchar, asset varchar, check_name varchar, "
-                    "passed boolean, severity varchar, failed_expectations varchar[], evaluated_at timestamptz)")
-        con.executemany("insert into serving.audit.audit_results values (?, ?, ?, ?, ?, ?, ?)",
-                        [[run_id, r["asset"], r["check"], r["passed"], r["severity"], r.get("failed", []), now]
-                         for r in audit_results])
+        con.executemany(
+            "insert into serving.audit.mart_row_counts values (?, ?)",
+            [[t.split(".", 1)[1], n] for t, n in tables.items() if t.startswith("marts.")],
+        )
+        con.execute(
+            "create table serving.audit.audit_results (run_id varchar, asset varchar, check_name varchar, "
+            "passed boolean, severity varchar, failed_expectations varchar[], evaluated_at timestamptz)"
+        )
+        if audit_results:
+            con.executemany(
+                "insert into serving.audit.audit_results values (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [run_id, r["asset"], r["check"], r["passed"], r["severity"], r.get("failed", []), now]
+                    for r in audit_results
+                ],
+            )
         con.execute("detach wh")
         found = privacy_scan(con, "serving", Lake(warehouse).name_fingerprints(), key)
         if found:
@@ -120,8 +146,10 @@ def write_docs_index(warehouse: Path, run_id: str) -> Path:
     docs.mkdir(exist_ok=True)
     page = docs / "index.html"
     tmp = docs / ".index.html.tmp"
-    tmp.write_text(DOCS_INDEX.format(run_id=run_id, published_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")),
-                   encoding="utf-8")
+    tmp.write_text(
+        DOCS_INDEX.format(run_id=run_id, published_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")),
+        encoding="utf-8",
+    )
     os.replace(tmp, page)
     return page
 
@@ -133,8 +161,12 @@ def export_parquet(warehouse: Path, served: Path) -> list[Path]:
     con = duckdb.connect(str(served), read_only=True)
     written = []
     try:
-        marts = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+        marts = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
         for mart in marts:
             final = out_dir / f"{mart}.parquet"
             tmp = out_dir / f".{mart}.parquet.tmp"
@@ -147,25 +179,35 @@ def export_parquet(warehouse: Path, served: Path) -> list[Path]:
     return written
 
 
-def privacy_scan(con: duckdb.DuckDBPyConnection, catalog: str, name_fingerprints: set[str], key: bytes) -> list[str]:
+def privacy_scan(
+    con: duckdb.DuckDBPyConnection, catalog: str, name_fingerprints: set[str], key: bytes
+) -> list[str]:
     """Every text column of every table: identity-number patterns, and the names ingestion fingerprinted."""
     found = []
     columns = con.execute(
         "select table_schema, table_name, column_name, data_type from information_schema.columns "
         "where table_catalog = ? and data_type in ('VARCHAR', 'VARCHAR[]') order by 1, 2, 3",
-        [catalog]).fetchall()
+        [catalog],
+    ).fetchall()
     for schema, table, column, data_type in columns:
         ref = f'{catalog}."{schema}"."{table}"'
         col = f'"{column}"'
         text = f"array_to_string({col}, ' ')" if data_type == "VARCHAR[]" else col
-        hits = con.execute(f"select count(*) from {ref} where regexp_matches({text}, '{ID_PATTERN}')").fetchone()[0]
+        hits = con.execute(
+            f"select count(*) from {ref} where regexp_matches({text}, '{ID_PATTERN}')"
+        ).fetchone()[0]
         if hits:
             found.append(f"{schema}.{table}.{column}: {hits} value(s) shaped like an identity number")
         if name_fingerprints:
-            runs = {run for (value,) in con.execute(
-                f"select distinct {text} from {ref} where regexp_matches({text}, '[\\x{{4e00}}-\\x{{9fff}}]{{2,}}')"
-            ).fetchall() if value for run in CJK_RUN.findall(value)}
-            pieces = {r[i:i + n] for r in runs for n in (2, 3, 4) for i in range(len(r) - n + 1)}
+            runs = {
+                run
+                for (value,) in con.execute(
+                    f"select distinct {text} from {ref} where regexp_matches({text}, '[\\x{{4e00}}-\\x{{9fff}}]{{2,}}')"
+                ).fetchall()
+                if value
+                for run in CJK_RUN.findall(value)
+            }
+            pieces = {r[i : i + n] for r in runs for n in (2, 3, 4) for i in range(len(r) - n + 1)}
             leaked = sum(1 for p in pieces if name_fingerprint(p, key) in name_fingerprints)
             if leaked:
                 found.append(f"{schema}.{table}.{column}: {leaked} known personal name(s)")

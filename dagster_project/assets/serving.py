@@ -13,17 +13,21 @@ PUBLISHED_SCHEMAS = ("marts", "audit")
 
 def run_check_results(context: dg.AssetExecutionContext) -> list[dict]:
     """This run's asset check evaluations (dbt tests, GX suites, ledger balances)."""
-    records = context.instance.all_logs(context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    records = context.instance.all_logs(
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    )
     out = []
     for record in records:
         ev = record.dagster_event.event_specific_data
-        out.append({
-            "asset": ev.asset_key.to_user_string(),
-            "check": ev.check_name,
-            "passed": bool(ev.passed),
-            "severity": ev.severity.value if ev.severity else "ERROR",
-            "failed": failed_expectations(dict(ev.metadata or {})),
-        })
+        out.append(
+            {
+                "asset": ev.asset_key.to_user_string(),
+                "check": ev.check_name,
+                "passed": bool(ev.passed),
+                "severity": ev.severity.value if ev.severity else "ERROR",
+                "failed": failed_expectations(dict(ev.metadata or {})),
+            }
+        )
     return out
 
 
@@ -45,12 +49,14 @@ def build_serving_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
             names = ", ".join(f"{r['asset']}:{r['check']}" for r in blocking_failures)
             raise dg.Failure(f"audits failed, the served database is left as it was: {names}")
         pub = publish(paths.warehouse, context.run.run_id, results, settings.pii_key())
-        return dg.MaterializeResult(metadata={
-            "path": dg.MetadataValue.path(str(pub.path)),
-            "tables": dg.MetadataValue.json(pub.tables),
-            "audits_passed": sum(r["passed"] for r in results),
-            "audits_warned": sum((not r["passed"]) and r["severity"] == "WARN" for r in results),
-            "parquet_exports": len(pub.parquet),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(pub.path)),
+                "tables": dg.MetadataValue.json(pub.tables),
+                "audits_passed": sum(r["passed"] for r in results),
+                "audits_warned": sum((not r["passed"]) and r["severity"] == "WARN" for r in results),
+                "parquet_exports": len(pub.parquet),
+            }
+        )
 
     return serving_database

@@ -46,10 +46,12 @@ def previous_rows(paths: PfpwPaths, name: str) -> int | None:
 
 
 def build_gx_check(spec: MartSpec) -> dg.AssetChecksDefinition:
-    description = (f"Great Expectations suite {spec.name}.blocking: grain {', '.join(spec.grain)} unique, keys not "
-                   "NULL, rates in 0–100 or NULL, counts and amounts ≥ 0, row count not down by more than the "
-                   "configured share since the last publication"
-                   + ("; and district = sum of its townships for every count and amount." if spec.is_district else "."))
+    description = (
+        f"Great Expectations suite {spec.name}.blocking: grain {', '.join(spec.grain)} unique, keys not "
+        "NULL, rates in 0–100 or NULL, counts and amounts ≥ 0, row count not down by more than the "
+        "configured share since the last publication"
+        + ("; and district = sum of its townships for every count and amount." if spec.is_district else ".")
+    )
 
     @dg.asset_check(asset=mart_key(spec.name), name="gx_expectations", blocking=True, description=description)
     def _check(paths: PfpwPaths) -> dg.AssetCheckResult:
@@ -77,8 +79,12 @@ def build_gx_check(spec: MartSpec) -> dg.AssetChecksDefinition:
 def build_warning_check(spec: MartSpec) -> dg.AssetChecksDefinition:
     bounds = ", ".join(f"{c} in [{lo}, {hi}]" for c, (lo, hi) in spec.warn_bounds.items())
 
-    @dg.asset_check(asset=mart_key(spec.name), name="gx_plausibility", blocking=False,
-                    description=f"Warning only (does not block publication): {bounds}.")
+    @dg.asset_check(
+        asset=mart_key(spec.name),
+        name="gx_plausibility",
+        blocking=False,
+        description=f"Warning only (does not block publication): {bounds}.",
+    )
     def _check(paths: PfpwPaths) -> dg.AssetCheckResult:
         runner = GxRunner(paths.warehouse)
         outcome = runner.run(warning_suite(spec), read_mart(paths, spec.name))

@@ -54,13 +54,17 @@ class GxRunner:
         self.docs = warehouse / "docs" / "gx"
         self.context = gx.get_context(mode="file", project_root_dir=str(warehouse))
         self.context.variables.progress_bars = {"globally": False}
+        site_config = {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(self.docs)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
         sites = self.context.get_config().data_docs_sites or {}
         if SITE not in sites:
-            self.context.add_data_docs_site(site_name=SITE, site_config={
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(self.docs)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            })
+            self.context.add_data_docs_site(site_name=SITE, site_config=site_config)
+        elif sites[SITE].get("store_backend", {}).get("base_directory") != str(self.docs):
+            # a warehouse folder that was moved or copied: its docs go where it now is
+            self.context.update_data_docs_site(site_name=SITE, site_config=site_config)
         self.source = self.context.data_sources.add_or_update_pandas(name="marts")
 
     def run(self, suite: gx.ExpectationSuite, df: pd.DataFrame) -> SuiteOutcome:
@@ -75,10 +79,16 @@ class GxRunner:
             batch = asset.add_batch_definition_whole_dataframe(name="whole")
         suite = self.context.suites.add_or_update(suite)
         vd = self.context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=name, data=batch, suite=suite))
-        checkpoint = self.context.checkpoints.add_or_update(gx.Checkpoint(
-            name=name, validation_definitions=[vd], result_format="SUMMARY",
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[SITE])]))
+            gx.ValidationDefinition(name=name, data=batch, suite=suite)
+        )
+        checkpoint = self.context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=name,
+                validation_definitions=[vd],
+                result_format="SUMMARY",
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[SITE])],
+            )
+        )
         result = checkpoint.run(batch_parameters={"dataframe": df})
         results = [r for vr in result.run_results.values() for r in vr.results]
         failed = [_describe(r) for r in results if not r.success]
@@ -97,18 +107,12 @@ CDN = {
     r"https://cdnjs\.cloudflare\.com/ajax/libs/font-awesome/6\.6\.0/css/all\.min\.css": "fontawesome/css/all.min.css",
     r"https://unpkg\.com/bootstrap-table@1\.19\.1/dist/bootstrap-table\.min\.css": "bootstrap-table/bootstrap-table.min.css",
     r"https://unpkg\.com/bootstrap-table@1\.19\.1/dist/bootstrap-table\.min\.js": "bootstrap-table/bootstrap-table.min.js",
-    r"https://unpkg\.com/bootstrap-table@1\.19\.[01]/dist/extensions/filter-control/bootstrap-table-filter-control\.min\.css":
-        "bootstrap-table/extensions/filter-control/bootstrap-table-filter-control.min.css",
-    r"https://unpkg\.com/bootstrap-table@1\.19\.0/dist/extensions/filter-control/bootstrap-table-filter-control\.css":
-        "bootstrap-table/extensions/filter-control/bootstrap-table-filter-control.min.css",
-    r"https://unpkg\.com/bootstrap-table@1\.19\.1/dist/extensions/filter-control/bootstrap-table-filter-control\.min\.js":
-        "bootstrap-table/extensions/filter-control/bootstrap-table-filter-control.min.js",
-    r"https://cdnjs\.cloudflare\.com/ajax/libs/bootstrap-datepicker/1\.9\.0/css/bootstrap-datepicker\.min\.css":
-        "bootstrap-datepicker/css/bootstrap-datepicker.min.css",
-    r"https://cdnjs\.cloudflare\.com/ajax/libs/bootstrap-datepicker/1\.9\.0/js/bootstrap-datepicker\.min\.js":
-        "bootstrap-datepicker/js/bootstrap-datepicker.min.js",
-    r"https://cdn\.jsdelivr\.net/npm/@forevolve/bootstrap-dark@1\.1\.0/dist/css/bootstrap-prefers-dark\.css":
-        "bootstrap-dark/bootstrap-prefers-dark.css",
+    r"https://unpkg\.com/bootstrap-table@1\.19\.[01]/dist/extensions/filter-control/bootstrap-table-filter-control\.min\.css": "bootstrap-table/extensions/filter-control/bootstrap-table-filter-control.min.css",
+    r"https://unpkg\.com/bootstrap-table@1\.19\.0/dist/extensions/filter-control/bootstrap-table-filter-control\.css": "bootstrap-table/extensions/filter-control/bootstrap-table-filter-control.min.css",
+    r"https://unpkg\.com/bootstrap-table@1\.19\.1/dist/extensions/filter-control/bootstrap-table-filter-control\.min\.js": "bootstrap-table/extensions/filter-control/bootstrap-table-filter-control.min.js",
+    r"https://cdnjs\.cloudflare\.com/ajax/libs/bootstrap-datepicker/1\.9\.0/css/bootstrap-datepicker\.min\.css": "bootstrap-datepicker/css/bootstrap-datepicker.min.css",
+    r"https://cdnjs\.cloudflare\.com/ajax/libs/bootstrap-datepicker/1\.9\.0/js/bootstrap-datepicker\.min\.js": "bootstrap-datepicker/js/bootstrap-datepicker.min.js",
+    r"https://cdn\.jsdelivr\.net/npm/@forevolve/bootstrap-dark@1\.1\.0/dist/css/bootstrap-prefers-dark\.css": "bootstrap-dark/bootstrap-prefers-dark.css",
     r"https://cdn\.jsdelivr\.net/npm/vega@5(?=[\"'])": "vega/vega.min.js",
     r"https://cdn\.jsdelivr\.net/npm/vega-lite@5(?=[\"'])": "vega-lite/vega-lite.min.js",
     r"https://cdn\.jsdelivr\.net/npm/vega-embed@6(?=[\"'])": "vega-embed/vega-embed.min.js",

@@ -36,7 +36,12 @@ class MartSpec:
         return self.district_of is not None
 
 
-POP_PCT = ("planned_birth_rate", "villages_with_unplanned_share", "registration_coverage", "prepregnancy_high_risk_share")
+POP_PCT = (
+    "planned_birth_rate",
+    "villages_with_unplanned_share",
+    "registration_coverage",
+    "prepregnancy_high_risk_share",
+)
 POP_RATIOS = ("sex_ratio_at_birth", "birth_defect_rate_permille")
 FEE_PCT = ("filing_rate", "compliance_rate")
 FEE_RATIOS = ("collection_rate",)  # not capped at 100
@@ -44,16 +49,32 @@ PLAUSIBLE = {"sex_ratio_at_birth": (95.0, 125.0), "planned_birth_rate": (80.0, 1
 
 MARTS: tuple[MartSpec, ...] = (
     MartSpec("population_indicators", ("year", "township_code"), POP_PCT, POP_RATIOS),
-    MartSpec("population_indicators_district", ("year", "district_code"), POP_PCT, POP_RATIOS, PLAUSIBLE,
-             district_of="population_indicators"),
+    MartSpec(
+        "population_indicators_district",
+        ("year", "district_code"),
+        POP_PCT,
+        POP_RATIOS,
+        PLAUSIBLE,
+        district_of="population_indicators",
+    ),
     MartSpec("fee_collection", ("year", "township_code"), FEE_PCT, FEE_RATIOS),
-    MartSpec("fee_collection_district", ("year", "district_code"), FEE_PCT, FEE_RATIOS,
-             district_of="fee_collection"),
+    MartSpec(
+        "fee_collection_district",
+        ("year", "district_code"),
+        FEE_PCT,
+        FEE_RATIOS,
+        district_of="fee_collection",
+    ),
     MartSpec("enforcement_outcomes", ("year", "township_code")),
     MartSpec("enforcement_outcomes_district", ("year", "district_code"), district_of="enforcement_outcomes"),
     MartSpec("service_station_coverage", ("year", "township_code"), (), ("women_per_station",)),
-    MartSpec("service_station_coverage_district", ("year", "district_code"), ("township_coverage",),
-             ("women_per_station",), district_of="service_station_coverage"),
+    MartSpec(
+        "service_station_coverage_district",
+        ("year", "district_code"),
+        ("township_coverage",),
+        ("women_per_station",),
+        district_of="service_station_coverage",
+    ),
     MartSpec("village_indicators", ("year", "village_code")),
 )
 MARTS_BY_NAME = {m.name: m for m in MARTS}
@@ -64,7 +85,12 @@ def count_columns(df: pd.DataFrame, spec: MartSpec) -> list[str]:
     skip = set(spec.grain) | {"year"} | set(spec.percent_rates) | set(spec.nonnegative_ratios)
     out = []
     for col in df.columns:
-        if col in skip or col.endswith(("_yoy", "_yoy_pp", "_yoy_pct")) or "rate" in col or col.endswith("_share"):
+        if (
+            col in skip
+            or col.endswith(("_yoy", "_yoy_pp", "_yoy_pct"))
+            or "rate" in col
+            or col.endswith("_share")
+        ):
             continue
         if pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
             out.append(col)
@@ -76,7 +102,9 @@ def blocking_suite(spec: MartSpec, df: pd.DataFrame, previous_rows: int | None) 
     exp += [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in spec.grain]
     if "district_code" in df.columns:
         exp.append(gxe.ExpectColumnValuesToNotBeNull(column="district_code"))
-    exp += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=100) for c in spec.percent_rates]
+    exp += [
+        gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=100) for c in spec.percent_rates
+    ]
     exp += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in spec.nonnegative_ratios]
     exp += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in count_columns(df, spec)]
     if previous_rows:
@@ -90,18 +118,23 @@ def blocking_suite(spec: MartSpec, df: pd.DataFrame, previous_rows: int | None) 
 def warning_suite(spec: MartSpec) -> gx.ExpectationSuite | None:
     if not spec.warn_bounds:
         return None
-    exp = [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=lo, max_value=hi)
-           for c, (lo, hi) in spec.warn_bounds.items()]
+    exp = [
+        gxe.ExpectColumnValuesToBeBetween(column=c, min_value=lo, max_value=hi)
+        for c, (lo, hi) in spec.warn_bounds.items()
+    ]
     return gx.ExpectationSuite(name=f"{spec.name}.warnings", expectations=exp)
 
 
-def district_sum_frame(district: pd.DataFrame, townships: pd.DataFrame, spec: MartSpec) -> tuple[pd.DataFrame, list[str]]:
+def district_sum_frame(
+    district: pd.DataFrame, townships: pd.DataFrame, spec: MartSpec
+) -> tuple[pd.DataFrame, list[str]]:
     """One row per (year, district): the district's count minus the sum of its townships', per count column."""
     cols = [c for c in count_columns(district, spec) if c in townships.columns]
     # a stock is NULL at district grain when any township's is: compare only where the district has a value
     sums = townships.groupby(["year", "district_code"], as_index=False)[cols].sum(min_count=1)
-    merged = district.merge(sums, on=["year", "district_code"], how="outer", suffixes=("", "__townships"),
-                            indicator=True)
+    merged = district.merge(
+        sums, on=["year", "district_code"], how="outer", suffixes=("", "__townships"), indicator=True
+    )
     out = merged[["year", "district_code"]].copy()
     out["row_in_both"] = merged["_merge"] == "both"
     diffs = []

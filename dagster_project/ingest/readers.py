@@ -32,12 +32,18 @@ class FileRejected(Exception):
 NAMES = "__names"  # the row's personal names, only ever fingerprinted (see Ingestor), never stored
 
 
-def _frame(spec: ExtractSpec, rows: list[list[str | None]], row_numbers: list[int],
-           names: list[str | None] | None = None) -> pl.DataFrame:
+def _frame(
+    spec: ExtractSpec,
+    rows: list[list[str | None]],
+    row_numbers: list[int],
+    names: list[str | None] | None = None,
+) -> pl.DataFrame:
     cols = {f.name: [r[i] for r in rows] for i, f in enumerate(spec.fields)}
     df = pl.DataFrame(cols, schema={f.name: pl.Utf8 for f in spec.fields})
     df = df.with_columns(pl.Series("source_row", row_numbers, dtype=pl.Int64))
-    return df.with_columns(pl.Series(NAMES, names if names is not None else [None] * df.height, dtype=pl.Utf8))
+    return df.with_columns(
+        pl.Series(NAMES, names if names is not None else [None] * df.height, dtype=pl.Utf8)
+    )
 
 
 def _column_positions(spec: ExtractSpec, header: list[str], where: str) -> list[int]:
@@ -94,7 +100,9 @@ def read_sheet(wb: CalamineWorkbook, spec: ExtractSpec) -> pl.DataFrame | None:
             raise FileRejected(f"missing sheet {spec.sheet}")
         return None
     try:
-        rows = wb.get_sheet_by_name(wb.sheet_names[sheet_names.index(spec.sheet)]).to_python(skip_empty_area=False)
+        rows = wb.get_sheet_by_name(wb.sheet_names[sheet_names.index(spec.sheet)]).to_python(
+            skip_empty_area=False
+        )
     except Exception as exc:
         raise FileRejected(f"sheet {spec.sheet} cannot be read ({type(exc).__name__}: {exc})") from exc
     first = spec.fields[0].source

@@ -146,7 +146,9 @@ class Ingestor:
             for spec, got in self._read(path, rel, specs).items():
                 if isinstance(got, pl.DataFrame):
                     # personal names go no further than this: only their keyed fingerprints are kept
-                    names[(rel, spec)] = {name_fingerprint(n, self.key) for n in got[NAMES].drop_nulls().unique()}
+                    names[(rel, spec)] = {
+                        name_fingerprint(n, self.key) for n in got[NAMES].drop_nulls().unique()
+                    }
                     got = got.drop(NAMES)
                     raws[spec].append(got)
                     outcome[(rel, spec)] = got.height
@@ -190,8 +192,9 @@ class Ingestor:
                     "reference_fingerprint": self.reference.fingerprint,
                     "code_fingerprint": CODE_FINGERPRINT,
                 }
-                self.lake.commit(spec, month, path.stem, entry, loaded_df, quarantined_df,
-                                 names.get((rel, spec.name)))
+                self.lake.commit(
+                    spec, month, path.stem, entry, loaded_df, quarantined_df, names.get((rel, spec.name))
+                )
                 failpoint("ingest")
                 report.rows_read += rows_read
                 report.rows_loaded += loaded

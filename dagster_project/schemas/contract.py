@@ -167,7 +167,9 @@ COURT_ENFORCEMENT = ExtractSpec(
     file_glob="enforcement_cases.jsonl",
     key=("case_no", "updated_at"),
     description="Applications to the court for compulsory enforcement of fee decisions (非诉执行), re-sent as they change.",
-    name_sources=("respondent_name",),  # not in the contract; if a court system sends it, it is only fingerprinted
+    name_sources=(
+        "respondent_name",
+    ),  # not in the contract; if a court system sends it, it is only fingerprinted
     fields=(
         Field("case_no", "case_no", "text", zh="案号"),
         Field("applied_on", "applied_on", "date", zh="申请日期"),
