@@ -107,12 +107,13 @@ translator = PfpwTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_c
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: PfpwPaths):
     """`dbt build` of staging, intermediates, marts and audit models into the working database."""
     os.environ["PFPW_WAREHOUSE_DIR"] = str(paths.warehouse)  # profiles.yml and the sources read it
-    paths.lake  # noqa: B018 - makes sure every source file exists (empty extracts included)
-    for i, event in enumerate(dbt.cli(["build"], context=context).stream()):
-        if i == 5:
-            failpoint("dbt")
-        yield event
-    write_dbt_docs(dbt, paths.warehouse / "docs" / "dbt")
+    with paths.writer_lock():
+        paths.lake  # noqa: B018 - makes sure every source file exists (empty extracts included)
+        for i, event in enumerate(dbt.cli(["build"], context=context).stream()):
+            if i == 5:
+                failpoint("dbt")
+            yield event
+        write_dbt_docs(dbt, paths.warehouse / "docs" / "dbt")
 
 
 def write_dbt_docs(dbt: DbtCliResource, out: Path) -> None:

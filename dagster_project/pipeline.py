@@ -14,6 +14,7 @@ import dagster as dg
 from dagster_project.checks.asset_checks import failed_expectations
 from dagster_project.ingest.run import landing_months
 from dagster_project.lake import Lake
+from dagster_project.locks import writer_lock
 from dagster_project.partitions import reporting_month
 from dagster_project.rounding import round_half_away
 
@@ -96,8 +97,9 @@ def run_pipeline(
     tags = {RANGE_START: months[0], RANGE_END: months[-1]} if months else {}
     if not months:  # nothing monthly has landed: run what is not partitioned
         job = job.get_subset(asset_selection=_unpartitioned_keys(defs))
-    result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
-    return summarise(result, months, Lake(warehouse))
+    with writer_lock(warehouse):
+        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+        return summarise(result, months, Lake(warehouse))
 
 
 def _unpartitioned_keys(defs: dg.Definitions) -> set[dg.AssetKey]:

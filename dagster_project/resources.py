@@ -8,6 +8,7 @@ import dagster as dg
 
 from dagster_project import settings
 from dagster_project.lake import Lake
+from dagster_project.locks import writer_lock
 
 
 class PfpwPaths(dg.ConfigurableResource):
@@ -29,6 +30,10 @@ class PfpwPaths(dg.ConfigurableResource):
         lake = Lake(self.warehouse)
         lake.ensure_layout()
         return lake
+
+    def writer_lock(self):
+        """Held while writing the warehouse (see locks.py)."""
+        return writer_lock(self.warehouse)
 
     @property
     def working_db(self) -> Path:

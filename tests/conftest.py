@@ -5,10 +5,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from dagster_project.ingest.run import Ingestor, MonthReport, landing_months, specs_of
+from dagster_project.ingest.run import MonthReport, ingest_landing_zone
 from dagster_project.lake import Lake
-from dagster_project.reference import load_reference
-from dagster_project.schemas.contract import AGENCIES
 from dagster_project.settings import PROJECT_DIR
 from tests import factories
 
@@ -25,16 +23,8 @@ def _isolated_env(monkeypatch, tmp_path_factory):
 
 
 def ingest_all(sources: Path, warehouse: Path, key: bytes = TEST_KEY) -> MonthReport:
-    """Ingestion without Dagster: every agency, every month."""
-    lake = Lake(warehouse)
-    lake.ensure_layout()
-    ing = Ingestor(sources, lake, load_reference(sources), key)
-    total = MonthReport()
-    for agency in AGENCIES:
-        for month in landing_months(sources, (agency,)):
-            total.add(ing.ingest(specs_of(agency), month))
-    lake.consolidate()
-    return total
+    """Ingestion without Dagster: reference, inventory, every agency and month, consolidated ledger."""
+    return ingest_landing_zone(sources, Lake(warehouse), key)
 
 
 @pytest.fixture

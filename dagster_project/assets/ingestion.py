@@ -11,8 +11,7 @@ import duckdb
 import polars as pl
 
 from dagster_project import settings
-from dagster_project.ingest.run import Ingestor, MonthReport, ignored_ledger, landing_month_folders, specs_of
-from dagster_project.lake import write_parquet_atomic
+from dagster_project.ingest.run import Ingestor, MonthReport, specs_of, write_inventory, write_reference
 from dagster_project.partitions import reporting_month
 from dagster_project.reference import load_reference
 from dagster_project.resources import PfpwPaths
@@ -45,9 +44,9 @@ def extract_key(extract: str) -> dg.AssetKey:
 )
 def reference_tables(context: dg.AssetExecutionContext, paths: PfpwPaths):
     ref = load_reference(paths.sources)
-    lake = paths.lake
+    with paths.writer_lock():
+        write_reference(paths.lake, ref)
     for name, df in ref.tables.items():
-        write_parquet_atomic(df, lake.reference_path(name))
         yield dg.MaterializeResult(
             asset_key=REFERENCE_KEYS[name],
             metadata={
@@ -66,15 +65,16 @@ def reference_tables(context: dg.AssetExecutionContext, paths: PfpwPaths):
     kinds={"parquet"},
 )
 def landing_zone_inventory(context: dg.AssetExecutionContext, paths: PfpwPaths) -> dg.MaterializeResult:
-    df = ignored_ledger(paths.sources, context.run.run_id)
-    lake = paths.lake
-    write_parquet_atomic(df, lake.ignored_path)
-    months = landing_month_folders(paths.sources)
-    write_parquet_atomic(months, lake.landing_months_path)
+    with paths.writer_lock():
+        df, months = write_inventory(paths.sources, paths.lake, context.run.run_id)
     for row in df.iter_rows(named=True):
         context.log.warning(f"ignored {row['source_file']}: {row['reason']}")
     return dg.MaterializeResult(
-        metadata={"ignored_files": df.height, "files": dg.MetadataValue.json(df["source_file"].to_list())}
+        metadata={
+            "ignored_files": df.height,
+            "month_folders": months.height,
+            "files": dg.MetadataValue.json(df["source_file"].to_list()),
+        }
     )
 
 
@@ -109,9 +109,9 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
         ref = load_reference(paths.sources)
         ingestor = Ingestor(paths.sources, paths.lake, ref, settings.pii_key(), run_id=context.run.run_id)
         total = MonthReport()
-        for month in context.partition_keys:
-            report = ingestor.ingest(specs, month)
-            total.add(report)
+        with paths.writer_lock():
+            for month in context.partition_keys:
+                total.add(ingestor.ingest(specs, month))
         for rel, reason in total.rejected:
             context.log.error(f"rejected {rel}: {reason}")
         context.log.info(
@@ -187,7 +187,8 @@ INVENTORY_KEY = dg.AssetKey(["lake", "landing_zone_inventory"])
     can_subset=False,
 )
 def ingest_audit(context: dg.AssetExecutionContext, paths: PfpwPaths):
-    ledger, quarantine = paths.lake.consolidate()
+    with paths.writer_lock():
+        ledger, quarantine = paths.lake.consolidate()
     data = ledger.filter(pl.col("status") != "ignored")
     rejected = data.filter(pl.col("status") == "rejected").unique(["source_file", "reason"])
     yield dg.MaterializeResult(

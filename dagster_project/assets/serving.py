@@ -48,7 +48,8 @@ def build_serving_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         if blocking_failures:
             names = ", ".join(f"{r['asset']}:{r['check']}" for r in blocking_failures)
             raise dg.Failure(f"audits failed, the served database is left as it was: {names}")
-        pub = publish(paths.warehouse, context.run.run_id, results, settings.pii_key())
+        with paths.writer_lock():
+            pub = publish(paths.warehouse, context.run.run_id, results, settings.pii_key())
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(pub.path)),

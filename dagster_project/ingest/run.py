@@ -21,7 +21,7 @@ from dagster_project.ingest.readers import NAMES, FileRejected
 from dagster_project.ingest.validate import BatchContext, Split, validate
 from dagster_project.lake import Lake, file_sha256
 from dagster_project.pii import key_fingerprint, name_fingerprint
-from dagster_project.reference import Reference
+from dagster_project.reference import Reference, load_reference
 from dagster_project.schemas.contract import (
     AGENCIES,
     EXTRACTS,
@@ -349,3 +349,36 @@ def ignored_ledger(sources: Path, run_id: str) -> pl.DataFrame:
 
 def specs_of(agency: str) -> tuple[ExtractSpec, ...]:
     return tuple(s for s in EXTRACTS if s.agency == agency)
+
+
+def write_reference(lake: Lake, reference: Reference) -> None:
+    """The reference tables into the lake, as dbt's reference sources."""
+    from dagster_project.lake import write_parquet_atomic
+
+    for name, df in reference.tables.items():
+        write_parquet_atomic(df, lake.reference_path(name))
+
+
+def write_inventory(sources: Path, lake: Lake, run_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The ignored files (ledger rows) and the landing zone's month folders."""
+    from dagster_project.lake import write_parquet_atomic
+
+    ignored, months = ignored_ledger(sources, run_id), landing_month_folders(sources)
+    write_parquet_atomic(ignored, lake.ignored_path)
+    write_parquet_atomic(months, lake.landing_months_path)
+    return ignored, months
+
+
+def ingest_landing_zone(sources: Path, lake: Lake, key: bytes, run_id: str = "manual") -> MonthReport:
+    """Everything the ingestion assets do, without Dagster: for tests, benchmarks and `dbt build` on its own."""
+    lake.ensure_layout()
+    reference = load_reference(sources)
+    write_reference(lake, reference)
+    write_inventory(sources, lake, run_id)
+    ingestor = Ingestor(sources, lake, reference, key, run_id)
+    total = MonthReport()
+    for agency in AGENCIES:
+        for month in landing_months(sources, (agency,)):
+            total.add(ingestor.ingest(specs_of(agency), month))
+    lake.consolidate()
+    return total
