@@ -32,6 +32,23 @@ def ingest(sources: Path, warehouse: Path) -> tuple[MonthReport, float]:
     return report, time.perf_counter() - t
 
 
+def pfpw_run(base: Path) -> tuple[subprocess.CompletedProcess, float]:
+    env = {**os.environ, "DAGSTER_HOME": str(base / "home"), "PFPW_PII_KEY": "bench"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster_project.cli",
+        "run",
+        "--sources",
+        str(base / "sources"),
+        "--warehouse",
+        str(base / "warehouse"),
+    ]
+    t = time.perf_counter()
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    return result, time.perf_counter() - t
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--districts", type=int, nargs="+", default=[1, 4])
