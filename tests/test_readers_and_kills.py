@@ -54,26 +54,6 @@ READER = textwrap.dedent("""
 """)
 
 
-def test_readers_are_never_locked_out_during_a_run(sample_run, tmp_path):
-    import json
-
-    sources, warehouse = copy_run(sample_run, tmp_path)
-    (tmp_path / "reader.py").write_text(READER)
-    stop, out = tmp_path / "stop", tmp_path / "reader.json"
-    reader = subprocess.Popen(
-        [sys.executable, str(tmp_path / "reader.py"), str(warehouse / "serving.duckdb"), str(stop), str(out)]
-    )
-    time.sleep(1)
-    result = pfpw_run(sources, warehouse, tmp_path / "home")
-    stop.write_text("")
-    reader.wait(timeout=60)
-    log = json.loads(out.read_text())
-    assert result.returncode == 0, result.stdout[-2000:]
-    assert log["errors"] == []
-    assert log["queries"] > 100 and log["inconsistent"] == 0
-    assert log["after"] != log["first"]  # a reader that reopens sees the new publication
-
-
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -113,27 +93,65 @@ def killed_at(point: str, sources: Path, warehouse: Path, home: Path, tmp_path: 
     proc.wait()
 
 
-def test_a_run_killed_during_ingestion_dbt_or_publication_is_harmless(sample_run, tmp_path):
+@pytest.fixture(scope="module")
+def killed_then_rerun(sample_run, tmp_path_factory):
+    """Kill `pfpw run` at three points, then run it to the end while a reader loops on the served file."""
+    import json
+
+    tmp_path = tmp_path_factory.mktemp("kills")
     sources, warehouse = copy_run(sample_run, tmp_path)
     served = sha(warehouse / "serving.duckdb")
     # a re-delivery with the same rows (line endings changed), so that ingestion has work to do
     redelivered = sources / "hospital" / "2012-06" / "H01_births.csv"
     redelivered.write_bytes(redelivered.read_bytes().replace(b"\r\n", b"\n"))
+    after_kill = {}
     for point in ("ingest", "dbt", "publish"):
         killed_at(point, sources, warehouse, tmp_path / "home", tmp_path)
-        assert sha(warehouse / "serving.duckdb") == served, f"killed at {point}: the served file changed"
         con = duckdb.connect(str(warehouse / "serving.duckdb"), read_only=True)
-        assert (
-            con.sql("select births from marts.population_indicators_district where year = 2012").fetchone()[0]
-            == 6287
-        )
+        births = con.sql(
+            "select births from marts.population_indicators_district where year = 2012"
+        ).fetchone()[0]
         con.close()
-    assert list(warehouse.glob(".serving-*"))  # the killed publication left its temporary file...
+        after_kill[point] = (sha(warehouse / "serving.duckdb"), births)
+    leftover = [p.name for p in warehouse.glob(".serving-*")]
+    (tmp_path / "reader.py").write_text(READER)
+    stop, out = tmp_path / "stop", tmp_path / "reader.json"
+    reader = subprocess.Popen(
+        [sys.executable, str(tmp_path / "reader.py"), str(warehouse / "serving.duckdb"), str(stop), str(out)]
+    )
+    time.sleep(1)
     result = pfpw_run(sources, warehouse, tmp_path / "home")
+    stop.write_text("")
+    reader.wait(timeout=60)
+    return {
+        "served_before": served,
+        "after_kill": after_kill,
+        "leftover": leftover,
+        "result": result,
+        "warehouse": warehouse,
+        "reader": json.loads(out.read_text()),
+    }
+
+
+def test_readers_are_never_locked_out_during_a_run(killed_then_rerun):
+    log, result = killed_then_rerun["reader"], killed_then_rerun["result"]
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert log["errors"] == []
+    assert log["queries"] > 100 and log["inconsistent"] == 0
+    assert log["after"] != log["first"]  # a reader that reopens sees the new publication
+
+
+def test_a_run_killed_during_ingestion_dbt_or_publication_is_harmless(killed_then_rerun):
+    k = killed_then_rerun
+    for point, (digest, births) in k["after_kill"].items():
+        assert digest == k["served_before"], f"killed at {point}: the served file changed"
+        assert births == 6287
+    assert k["leftover"]  # the killed publication left its temporary file...
+    warehouse, result = k["warehouse"], k["result"]
     assert result.returncode == 0, result.stdout[-3000:]
     assert not list(warehouse.glob(".serving-*"))  # ...which the next run cleared
     assert not [p for p in warehouse.rglob("*.tmp") if "dbt" not in p.parts]
-    assert sha(warehouse / "serving.duckdb") != served
+    assert sha(warehouse / "serving.duckdb") != k["served_before"]
     con = duckdb.connect(str(warehouse / "serving.duckdb"), read_only=True)
     births, rate = con.sql(
         "select births, planned_birth_rate from marts.population_indicators_district where year = 2012"
