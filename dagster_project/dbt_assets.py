@@ -108,7 +108,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: Pf
     """`dbt build` of staging, intermediates, marts and audit models into the working database."""
     os.environ["PFPW_WAREHOUSE_DIR"] = str(paths.warehouse)  # profiles.yml and the sources read it
     with paths.writer_lock():
-        paths.lake  # noqa: B018 - makes sure every source file exists (empty extracts included)
+        paths.prepared_lake()  # every source file exists (empty extracts included)
         for i, event in enumerate(dbt.cli(["build"], context=context).stream()):
             if i == 5:
                 failpoint("dbt")

@@ -27,6 +27,10 @@ class PfpwPaths(dg.ConfigurableResource):
 
     @property
     def lake(self) -> Lake:
+        return Lake(self.warehouse)
+
+    def prepared_lake(self) -> Lake:
+        """For writers: the fixed empty files in place and a killed run's temporaries cleared (once per asset)."""
         lake = Lake(self.warehouse)
         lake.ensure_layout()
         return lake

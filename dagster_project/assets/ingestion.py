@@ -45,7 +45,7 @@ def extract_key(extract: str) -> dg.AssetKey:
 def reference_tables(context: dg.AssetExecutionContext, paths: PfpwPaths):
     ref = load_reference(paths.sources)
     with paths.writer_lock():
-        write_reference(paths.lake, ref)
+        write_reference(paths.prepared_lake(), ref)
     for name, df in ref.tables.items():
         yield dg.MaterializeResult(
             asset_key=REFERENCE_KEYS[name],
@@ -66,7 +66,7 @@ def reference_tables(context: dg.AssetExecutionContext, paths: PfpwPaths):
 )
 def landing_zone_inventory(context: dg.AssetExecutionContext, paths: PfpwPaths) -> dg.MaterializeResult:
     with paths.writer_lock():
-        df, months = write_inventory(paths.sources, paths.lake, context.run.run_id)
+        df, months = write_inventory(paths.sources, paths.prepared_lake(), context.run.run_id)
     for row in df.iter_rows(named=True):
         context.log.warning(f"ignored {row['source_file']}: {row['reason']}")
     return dg.MaterializeResult(
@@ -107,7 +107,9 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
     )
     def _ingest(context: dg.AssetExecutionContext, paths: PfpwPaths):
         ref = load_reference(paths.sources)
-        ingestor = Ingestor(paths.sources, paths.lake, ref, settings.pii_key(), run_id=context.run.run_id)
+        ingestor = Ingestor(
+            paths.sources, paths.prepared_lake(), ref, settings.pii_key(), run_id=context.run.run_id
+        )
         total = MonthReport()
         with paths.writer_lock():
             for month in context.partition_keys:
@@ -188,7 +190,7 @@ INVENTORY_KEY = dg.AssetKey(["lake", "landing_zone_inventory"])
 )
 def ingest_audit(context: dg.AssetExecutionContext, paths: PfpwPaths):
     with paths.writer_lock():
-        ledger, quarantine = paths.lake.consolidate()
+        ledger, quarantine = paths.prepared_lake().consolidate()
     data = ledger.filter(pl.col("status") != "ignored")
     rejected = data.filter(pl.col("status") == "rejected").unique(["source_file", "reason"])
     yield dg.MaterializeResult(

@@ -30,10 +30,8 @@ december as (
     select
         year,
         township_code,
-        sum(registered_population) as population_end
-    from {{ ref('int_population_reports') }}
-    where month = 12
-    group by all
+        registered_population as population_end
+    from {{ ref('int_township_december_reports') }}
 ),
 
 villages as (

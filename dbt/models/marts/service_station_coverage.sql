@@ -18,10 +18,8 @@ women as (
     select
         year,
         township_code,
-        sum(women_childbearing_age) as women_childbearing_age
-    from {{ ref('int_population_reports') }}
-    where month = 12
-    group by all
+        women_childbearing_age
+    from {{ ref('int_township_december_reports') }}
 ),
 
 counts as (
