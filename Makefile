@@ -8,6 +8,10 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export PFPW_SOURCES_DIR ?= $(CURDIR)/sources
 export PFPW_WAREHOUSE_DIR ?= $(CURDIR)/warehouse
+# The shipped sample is synthetic and its key is public (README): `make run` and `make ui` pass it
+# explicitly. `pfpw run` itself has no default and refuses to start without PFPW_PII_KEY.
+SAMPLE_PII_KEY := pfpw-development-key-for-synthetic-sample-only
+export PFPW_PII_KEY ?= $(SAMPLE_PII_KEY)
 
 .PHONY: install run test lint format ui sample bench clean
 
@@ -17,6 +21,8 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	$(UV) sync --locked
 	@mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
+	@# the dbt manifest the definitions are built from, prepared here (dagster-dbt's "prepare" step)
+	$(BIN)/python -m dagster_project.dbt_project
 	@touch $@
 
 run: install  ## ingest sources/, build, audit and publish warehouse/serving.duckdb

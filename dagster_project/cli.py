@@ -35,17 +35,32 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from dagster_project.pipeline import run_pipeline
+    import logging
 
     sources = Path(args.sources or settings.sources_dir()).resolve()
     warehouse = Path(args.warehouse or settings.warehouse_dir()).resolve()
+    try:
+        settings.pii_key()
+    except settings.MissingPiiKey as exc:
+        print(f"pfpw: {exc}", file=sys.stderr)
+        return 2
     if not sources.is_dir():
         print(f"pfpw: no landing zone at {sources}", file=sys.stderr)
         return 2
     os.environ["PFPW_SOURCES_DIR"] = str(sources)
     os.environ["PFPW_WAREHOUSE_DIR"] = str(warehouse)
+    # the pipeline's own log lines go to the Dagster event log; the terminal gets one line per stage
+    logging.getLogger("dagster_project").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
     _dagster_home()
-    outcome = run_pipeline(sources, warehouse)
+    print(f"pfpw run: {sources} -> {warehouse}", flush=True)
+    from dagster_project.dbt_project import prepare_manifest
+
+    prepare_manifest()  # before the definitions load: they are built from the manifest
+    from dagster_project.pipeline import run_pipeline
+
+    outcome = run_pipeline(
+        sources, warehouse, verbose=args.verbose, bar=sys.stderr.isatty() and not args.verbose
+    )
     print(outcome.summary())
     return 0 if outcome.success else 1
 
@@ -80,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="ingest the landing zone, build, audit and publish the marts")
     run.add_argument("--sources", help="landing zone (default: $PFPW_SOURCES_DIR or ./sources)")
     run.add_argument("--warehouse", help="warehouse folder (default: $PFPW_WAREHOUSE_DIR or ./warehouse)")
+    run.add_argument("-v", "--verbose", action="store_true", help="print Dagster's whole event log as well")
     run.set_defaults(func=cmd_run)
     gen = sub.add_parser("generate", help="write a deterministic synthetic landing zone")
     gen.add_argument("--out", required=True)

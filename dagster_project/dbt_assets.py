@@ -1,14 +1,13 @@
 """The dbt project as Dagster assets: every dbt source is the ingestion asset that wrote it.
 
-The manifest is prepared here (``dbt parse``) whenever it is missing or older than the
-dbt project's files, not only under ``dagster dev``, so the CLI, the tests and the UI
-all load the same graph.
+The manifest is prepared before this module is imported (``make install`` and ``pfpw`` do it,
+see ``dbt_project.py``); if it is still missing or stale here, it is parsed with this
+environment's own ``dbt`` (an absolute path: no PATH needed), so the UI, the CLI and the tests
+always load the same graph.
 """
 
-import fcntl
 import os
 import shutil
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
-    DbtProject,
     dbt_assets,
 )
 
@@ -29,46 +27,13 @@ from dagster_project.assets.ingestion import (
     REFERENCE_KEYS,
     extract_key,
 )
+from dagster_project.dbt_project import DBT_EXECUTABLE, dbt_project, prepare_manifest
 from dagster_project.failpoints import failpoint
 from dagster_project.resources import PfpwPaths
-from dagster_project.settings import DBT_PROJECT_DIR
-
-# the dbt of this environment, whether or not its bin/ is on PATH
-DBT_EXECUTABLE = (
-    str(Path(sys.executable).parent / "dbt")
-    if (Path(sys.executable).parent / "dbt").exists()
-    else shutil.which("dbt") or "dbt"
-)
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 LAKE_SOURCES = {"ingest_ledger": LEDGER_KEY, "quarantine": QUARANTINE_KEY, "landing_months": INVENTORY_KEY}
 LAYERS = ("staging", "intermediate", "marts", "audit")
 
-
-def _project_files(root: Path) -> list[Path]:
-    files = [root / "dbt_project.yml", root / "profiles.yml"]
-    for sub in ("models", "macros", "tests"):
-        files += [p for p in (root / sub).rglob("*") if p.is_file()]
-    return files
-
-
-def prepare_manifest(project: DbtProject = dbt_project) -> Path:
-    """Parse the dbt project if its manifest is missing or stale (one process at a time)."""
-    manifest = project.manifest_path
-    newest = max(p.stat().st_mtime for p in _project_files(Path(project.project_dir)))
-    if manifest.exists() and manifest.stat().st_mtime >= newest:
-        return manifest
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    with open(manifest.parent / ".parse.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not manifest.exists() or manifest.stat().st_mtime < newest:
-            DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
-                ["--quiet", "parse"], target_path=project.target_path
-            ).wait()
-    return manifest
-
-
-dbt_project.prepare_if_dev()
 prepare_manifest()
 
 
@@ -109,10 +74,15 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: Pf
     os.environ["PFPW_WAREHOUSE_DIR"] = str(paths.warehouse)  # profiles.yml and the sources read it
     with paths.writer_lock():
         paths.prepared_lake()  # every source file exists (empty extracts included)
-        for i, event in enumerate(dbt.cli(["build"], context=context).stream()):
-            if i == 5:
-                failpoint("dbt")
-            yield event
+        invocation = dbt.cli(["build"], context=context)
+        try:
+            for i, event in enumerate(invocation.stream()):
+                if i == 5:
+                    failpoint("dbt")
+                yield event
+        finally:
+            # dagster-dbt gives every invocation its own target folder: nightly runs would pile them up
+            shutil.rmtree(invocation.target_path, ignore_errors=True)
         write_dbt_docs(dbt, paths.warehouse / "docs" / "dbt")
 
 

@@ -8,6 +8,7 @@ from dagster_project.assets.ingestion import (
     every_file_balances,
     ingest_audit,
     landing_zone_inventory,
+    landing_zone_state,
     reference_tables,
 )
 from dagster_project.assets.serving import build_serving_asset
@@ -22,6 +23,7 @@ PUBLISHED = [k for k in dbt_models.keys if k.path[0] in ("marts", "audit")]
 
 defs = dg.Definitions(
     assets=[
+        landing_zone_state,
         reference_tables,
         landing_zone_inventory,
         *AGENCY_ASSETS,

@@ -17,7 +17,6 @@ landing zone and the next run re-ingests that file.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -25,6 +24,9 @@ import polars as pl
 
 from dagster_project.ingest.validate import QUARANTINE_SCHEMA, lake_schema
 from dagster_project.schemas.contract import EXTRACTS, ExtractSpec
+from dagster_project.state import file_sha256
+
+__all__ = ["Lake", "file_sha256", "fsync_dir", "write_parquet_atomic"]
 
 LEDGER_SCHEMA = {
     "source_file": pl.Utf8,
@@ -46,14 +48,6 @@ LEDGER_SCHEMA = {
 }
 LANDING_MONTHS_SCHEMA = {"agency": pl.Utf8, "reporting_month": pl.Utf8}
 TMP_SUFFIX = ".tmp"
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_parquet_atomic(df: pl.DataFrame, path: Path) -> None:
@@ -213,6 +207,13 @@ class Lake:
         self.data_path(extract, month, stem).unlink(missing_ok=True)
         self.quarantine_path(extract, month, stem).unlink(missing_ok=True)
         self.names_path(extract, month, stem).unlink(missing_ok=True)
+
+    def months(self, extract: str) -> set[str]:
+        """The reporting months of an extract that have files in the ledger."""
+        folder = self.root / "ledger" / extract
+        if not folder.is_dir():
+            return set()
+        return {p.name.removeprefix("month=") for p in folder.glob("month=*") if any(p.glob("*.parquet"))}
 
     def stems(self, extract: str, month: str) -> set[str]:
         folder = self.root / "ledger" / extract / f"month={month}"

@@ -1,168 +1,198 @@
-"""Running the whole pipeline as one Dagster run recorded in the instance, and summarising it.
+"""Running the pipeline as one Dagster run recorded in the instance, and summarising it.
 
-Used by ``pfpw run`` and the tests; holds no pipeline logic of its own, only how
-to launch the job over every reporting month and what to print afterwards.
+Used by ``pfpw run`` and the tests; holds no pipeline logic of its own: it decides whether
+tonight has anything new (``state.py``), launches the nightly job in-process (the whole job,
+or only the state record), prints a line per stage while it runs, and a short summary.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import dagster as dg
 
-from dagster_project.checks.asset_checks import failed_expectations
-from dagster_project.ingest.run import landing_months
-from dagster_project.lake import Lake
+from dagster_project import settings, state
+from dagster_project.console import StageReporter
 from dagster_project.locks import writer_lock
-from dagster_project.partitions import reporting_month
-from dagster_project.rounding import round_half_away
 
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass
 class Outcome:
     success: bool
     run_id: str
-    months: list[str]
+    seconds: float = 0.0
+    nothing_new_since: dict | None = None
     ledger: dict[str, int] = field(default_factory=dict)
     rejected: list[tuple[str, str]] = field(default_factory=list)
     ignored: list[tuple[str, str]] = field(default_factory=list)
-    failed_steps: list[str] = field(default_factory=list)
-    checks_passed: int = 0
+    rekeyed: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (step, root cause)
     checks_failed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    marts_built: list[str] = field(default_factory=list)
     published: bool = False
-    dbt_tests: tuple[int, int] = (0, 0)  # passed, failed
     headline: list[str] = field(default_factory=list)
-    extra: list[str] = field(default_factory=list)
+    log_path: Path | None = None
 
     def summary(self) -> str:
-        lines = [
-            f"pfpw run {self.run_id}: {'SUCCESS' if self.success else 'FAILED'}",
-            f"  months: {self.months[0]} .. {self.months[-1]} ({len(self.months)})"
-            if self.months
-            else "  months: none",
-            "  files: {files} ({loaded} loaded, {rejected} rejected, {ignored} ignored)".format(**self.ledger)
-            if self.ledger
-            else "  files: none",
-            "  rows: {rows_read} read, {rows_loaded} loaded, {rows_quarantined} quarantined".format(
-                **self.ledger
+        status = "SUCCESS" if self.success else "FAILED"
+        lines = [f"pfpw run {self.run_id}: {status} in {self.seconds:.0f}s"]
+        if self.nothing_new_since:
+            pub = self.nothing_new_since
+            lines.append(
+                f"  nothing new since publication {pub['run_id']} at {pub['published_at']}: no landing file, "
+                "reference table, PII key, code or dbt project changed; nothing was built or published"
             )
-            if self.ledger
-            else "",
-        ]
-        for f, reason in self.rejected:
+        if self.rekeyed:
+            lines.append(f"  re-keying: {self.rekeyed} files re-ingested under the new PFPW_PII_KEY")
+        if self.ledger:
+            lines.append(
+                "  files: {files} ({loaded} loaded, {rejected} rejected, {ignored} ignored); rows: {rows_read:,} "
+                "read = {rows_loaded:,} loaded + {rows_quarantined:,} quarantined".format(**self.ledger)
+            )
+        for f, reason in self.rejected[:10]:
             lines.append(f"  REJECTED {f}: {reason}")
-        for f, reason in self.ignored:
+        if len(self.rejected) > 10:
+            lines.append(f"  … and {len(self.rejected) - 10} more rejected files (audit.ingest_ledger)")
+        for f, reason in self.ignored[:5]:
             lines.append(f"  ignored  {f}: {reason}")
-        lines.append(
-            f"  marts built: {len(self.marts_built)}"
-            + (f" ({', '.join(self.marts_built)})" if self.marts_built else "")
-        )
-        lines.append(f"  dbt tests: {self.dbt_tests[0]} passed, {self.dbt_tests[1]} failed")
-        lines.append(f"  checks: {self.checks_passed} passed, {len(self.checks_failed)} failed")
+        if len(self.ignored) > 5:
+            lines.append(f"  … and {len(self.ignored) - 5} more ignored files (audit.ingest_ledger)")
         for c in self.checks_failed:
             lines.append(f"  FAILED CHECK {c}")
         for w in self.warnings:
             lines.append(f"  warning {w}")
-        lines.append(
-            "  published: serving.duckdb replaced"
-            if self.published
-            else "  NOT PUBLISHED: serving.duckdb left as it was"
-        )
-        for s in self.failed_steps:
-            lines.append(f"  FAILED STEP {s}")
+        for step, cause in self.errors:
+            lines.append(f"  ERROR in {step}: {cause.strip().splitlines()[0][:400]}")
+        if not self.nothing_new_since:
+            lines.append(
+                "  published: serving.duckdb replaced"
+                if self.published
+                else "  NOT PUBLISHED: serving.duckdb left as it was"
+            )
         lines.extend(self.headline)
-        lines.extend(self.extra)
-        return "\n".join(line for line in lines if line)
+        if not self.success:
+            lines.append(
+                f"  the whole event log: `make ui`, then http://127.0.0.1:3000/runs/{self.run_id} (or pfpw run -v)"
+            )
+            if self.log_path:
+                lines.append(f"  what the steps printed (dbt's log): {self.log_path}")
+        return "\n".join(lines)
 
 
 def run_pipeline(
-    sources: Path, warehouse: Path, instance: dg.DagsterInstance | None = None, job_name: str = "pfpw_nightly"
+    sources: Path,
+    warehouse: Path,
+    instance: dg.DagsterInstance | None = None,
+    *,
+    verbose: bool = False,
+    out: TextIO | None = None,
+    bar: bool = False,
+    trigger: str = "cli",
 ) -> Outcome:
-    """Run ``job_name`` over every reporting month in the landing zone, in one run."""
+    """The nightly job over the landing zone, in one run recorded in ``instance``."""
+    from dagster._core.utils import make_new_run_id
+
     from dagster_project.definitions import defs
+    from dagster_project.jobs import nightly_request
 
+    start = time.monotonic()
+    key = settings.pii_key()
     instance = instance or dg.DagsterInstance.get()
-    months = landing_months(sources)
-    known = set(instance.get_dynamic_partitions(reporting_month.name))
-    new = [m for m in months if m not in known]
-    if new:
-        instance.add_dynamic_partitions(reporting_month.name, new)
-    job = defs.resolve_job_def(job_name)
-    tags = {RANGE_START: months[0], RANGE_END: months[-1]} if months else {}
-    if not months:  # nothing monthly has landed: run what is not partitioned
-        job = job.get_subset(asset_selection=_unpartitioned_keys(defs))
     with writer_lock(warehouse):
-        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
-        return summarise(result, months, Lake(warehouse))
+        current = state.current_state(sources, key)
+        published = state.nothing_new(warehouse, current)
+        request = nightly_request(current, published, trigger=trigger)
+        job = defs.resolve_job_def("pfpw_nightly")
+        if request.selection:
+            job = job.get_subset(asset_selection=set(request.selection))
+        run_id = make_new_run_id()
+        reporter = StageReporter(instance, run_id, out=out or sys.stdout, bar=bar)
+        log_path = run_log_path(warehouse, run_id)
+        with contextlib.ExitStack() as stack:
+            if not verbose:  # what the steps print (dbt's own log lines) goes to the run's log file
+                log = stack.enter_context(log_path.open("w", encoding="utf-8"))
+                stack.enter_context(contextlib.redirect_stdout(log))
+            stack.enter_context(reporter)
+            result = job.execute_in_process(
+                instance=instance,
+                tags=request.tags,
+                raise_on_error=False,
+                run_id=run_id,
+                run_config=None if verbose else QUIET_LOGS,
+            )
+        outcome = summarise(result, warehouse, reporter, published)
+        outcome.log_path = log_path
+    outcome.seconds = time.monotonic() - start
+    return outcome
 
 
-def _unpartitioned_keys(defs: dg.Definitions) -> set[dg.AssetKey]:
-    graph = defs.resolve_asset_graph()
-    return {
-        k
-        for k in graph.get_all_asset_keys()
-        if graph.get(k).partitions_def is None and graph.get(k).is_materializable
-    }
+def run_log_path(warehouse: Path, run_id: str, keep: int = 30) -> Path:
+    """<warehouse>/logs/<run id>.log, keeping the newest ``keep`` logs."""
+    folder = warehouse / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime)[: -keep + 1]:
+        old.unlink(missing_ok=True)
+    return folder / f"{run_id}.log"
 
 
-def summarise(result: dg.ExecuteInProcessResult, months: list[str], lake: Lake) -> Outcome:
-    out = Outcome(success=result.success, run_id=result.run_id, months=months)
-    ledger = lake.ledger()
+def summarise(
+    result: dg.ExecuteInProcessResult, warehouse: Path, reporter: StageReporter, published: dict | None
+) -> Outcome:
+    from dagster_project.checks.asset_checks import failed_expectations
+    from dagster_project.lake import Lake
+
+    out = Outcome(success=result.success, run_id=result.run_id, nothing_new_since=published)
+    out.errors = reporter.errors
+    out.rekeyed = sum(
+        int(stage.materializations[0][1].get("files_rekeyed", 0))
+        for name, stage in reporter.stages.items()
+        if name.startswith("ingest ") and stage.materializations
+    )
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            ev = event.event_specific_data
+            if ev.passed:
+                continue
+            name = f"{ev.asset_key.to_user_string()}:{ev.check_name}"
+            failed = failed_expectations(dict(ev.metadata or {}))
+            if ev.severity == dg.AssetCheckSeverity.WARN:
+                out.warnings.append(f"{name}: {'; '.join(failed)}")
+            else:
+                out.checks_failed.append(name + (f": {'; '.join(failed[:5])}" if failed else ""))
+        elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            mat = event.event_specific_data.materialization
+            if mat.asset_key.path[0] == "serving":
+                out.published = True
+    if published:  # nothing new: the run only recorded the state
+        out.success = result.success
+        return out
+    ledger = Lake(warehouse).ledger()
     if ledger.height:
         data = ledger.filter(ledger["status"] != "ignored")
         files = data.unique("source_file")
+        rejected = data.filter(data["status"] == "rejected")
+        ignored = ledger.filter(ledger["status"] == "ignored")
         out.ledger = {
-            "files": files.height + ledger.filter(ledger["status"] == "ignored").height,
-            "loaded": files.height - data.filter(data["status"] == "rejected").unique("source_file").height,
-            "rejected": data.filter(data["status"] == "rejected").unique("source_file").height,
-            "ignored": ledger.filter(ledger["status"] == "ignored").height,
+            "files": files.height + ignored.height,
+            "loaded": files.height - rejected.unique("source_file").height,
+            "rejected": rejected.unique("source_file").height,
+            "ignored": ignored.height,
             "rows_read": int(data["rows_read"].sum()),
             "rows_loaded": int(data["rows_loaded"].sum()),
             "rows_quarantined": int(data["rows_quarantined"].sum()),
         }
-        rej = data.filter(data["status"] == "rejected").unique(["source_file", "reason"]).sort("source_file")
+        rej = rejected.unique(["source_file", "reason"]).sort("source_file")
         out.rejected = list(zip(rej["source_file"].to_list(), rej["reason"].to_list(), strict=True))
-        ign = ledger.filter(ledger["status"] == "ignored")
-        out.ignored = list(zip(ign["source_file"].to_list(), ign["reason"].to_list(), strict=True))
-    dbt_passed = dbt_failed = 0
-    for event in result.all_events:
-        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            ev = event.event_specific_data
-            name = f"{ev.asset_key.to_user_string()}:{ev.check_name}"
-            is_dbt = ev.asset_key.path[0] in (
-                "staging",
-                "intermediate",
-                "marts",
-                "audit",
-            ) and not ev.check_name.startswith("gx_")
-            failed = failed_expectations(dict(ev.metadata or {}))
-            if ev.passed:
-                out.checks_passed += 1
-                dbt_passed += is_dbt
-            elif ev.severity == dg.AssetCheckSeverity.WARN:
-                out.warnings.append(f"{name}: {'; '.join(failed)}")
-            else:
-                out.checks_failed.append(f"{name}" + (f": {'; '.join(failed[:5])}" if failed else ""))
-                dbt_failed += is_dbt
-        elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
-            key = event.event_specific_data.materialization.asset_key
-            if key.path[0] == "marts":
-                out.marts_built.append(key.path[-1])
-            elif key.path[0] == "serving":
-                out.published = True
-        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            err = event.event_specific_data.error
-            msg = err.message.strip().splitlines()[0] if err else ""
-            out.failed_steps.append(f"{event.step_key}: {msg}")
-    out.dbt_tests = (dbt_passed, dbt_failed)
-    out.success = out.success and not out.checks_failed and out.published
-    out.headline = headline(lake.root)
+        out.ignored = list(zip(ignored["source_file"].to_list(), ignored["reason"].to_list(), strict=True))
+    out.success = result.success and not out.checks_failed and out.published
+    out.headline = headline(warehouse, this_run=result.run_id)
     return out
 
 
@@ -180,22 +210,30 @@ HEADLINE = (
 )
 
 
-def headline(warehouse: Path) -> list[str]:
-    """The district figures of the latest covered year, read from the database BI reads (else the working one)."""
+def headline(warehouse: Path, this_run: str | None = None) -> list[str]:
+    """The district figures of the latest covered year, from the served file, saying which publication they are."""
     import duckdb
 
-    for name in ("serving.duckdb", "warehouse.duckdb"):
-        db = warehouse / name
-        if db.exists():
-            break
-    else:
-        return []
+    from dagster_project.rounding import round_half_away
+
+    db = warehouse / "serving.duckdb"
+    if not db.exists():
+        return ["  no publication yet: no figures to show"]
     try:
         con = duckdb.connect(str(db), read_only=True)
     except duckdb.Error:
         return []
     lines = []
     try:
+        run_id, published_at = con.execute(
+            "select run_id, strftime(published_at at time zone 'UTC', '%Y-%m-%d %H:%M UTC') "
+            "from audit.publication"
+        ).fetchone()
+        if this_run and run_id != this_run:
+            lines.append(
+                f"  the figures below are those of the LAST PUBLICATION, run {run_id} at {published_at}, "
+                "not of this run"
+            )
         for district, year in con.sql(
             "select district_code, max(year) from marts.population_indicators_district group by 1 order by 1"
         ).fetchall():
@@ -209,7 +247,7 @@ def headline(warehouse: Path) -> list[str]:
                 parts.append(f"{label} {shown}")
             lines.append(f"  district {district}, {year}: " + "; ".join(parts))
     except duckdb.Error:
-        return []
+        return lines
     finally:
         con.close()
     return lines

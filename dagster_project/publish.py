@@ -24,9 +24,17 @@ from dagster_project.pii import name_fingerprint
 
 # The oldest storage format DuckDB 1.x readers understand: BI drivers bundle older DuckDB releases than ours.
 STORAGE_VERSION = "v1.0.0"
-AUDIT_TABLES = (
+# serving.duckdb (BI): the marts and the aggregate audit tables, no person-level row
+SERVED_AUDIT_TABLES = (
     "ingest_ledger",
     "quarantine_summary",
+    "unmatched_links_by_file",
+    "superseded_rows_by_file",
+    "out_of_district_rows_by_file",
+)
+# audit.duckdb (the data team): every audit model, person-level ones included (pseudonymised)
+TEAM_AUDIT_TABLES = (
+    *SERVED_AUDIT_TABLES,
     "quarantine_rows",
     "unmatched_links",
     "superseded_rows",
@@ -47,50 +55,71 @@ class Publication:
     run_id: str
     tables: dict[str, int]
     parquet: list[Path]
+    team_tables: dict[str, int]
 
 
 def stale_temporaries(warehouse: Path) -> list[Path]:
-    return sorted(warehouse.glob(".serving-*.duckdb.tmp*"))
+    return sorted(warehouse.glob(".serving-*.duckdb.tmp*")) + sorted(warehouse.glob(".audit-*.duckdb.tmp*"))
 
 
-def publish(warehouse: Path, run_id: str, audit_results: list[dict], key: bytes) -> Publication:
+def _copy_tables(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, names) -> dict[str, int]:
+    con.execute(f"create schema if not exists {catalog}.{schema}")
+    tables = {}
+    for name in names:
+        con.execute(f"create table {catalog}.{schema}.{name} as select * from wh.{schema}.{name}")
+        tables[f"{schema}.{name}"] = con.execute(
+            f"select count(*) from {catalog}.{schema}.{name}"
+        ).fetchone()[0]
+    return tables
+
+
+def _write_publication(con, catalog: str, run_id: str, now: dt.datetime) -> None:
+    con.execute(
+        f"create table {catalog}.audit.publication (run_id varchar, published_at timestamptz, "
+        "duckdb_version varchar, storage_version varchar)"
+    )
+    con.execute(
+        f"insert into {catalog}.audit.publication values (?, ?, ?, ?)",
+        [run_id, now, duckdb.__version__, STORAGE_VERSION],
+    )
+
+
+def publish(
+    warehouse: Path, run_id: str, audit_results: list[dict], key: bytes, state: dict | None = None
+) -> Publication:
+    """Write serving.duckdb (BI) and audit.duckdb (data team) anew, scan both, then replace both.
+
+    audit.duckdb is replaced first: a run killed between the two replacements leaves the BI
+    file of the previous publication with the data team's file of this one, never half a file.
+    """
     working = warehouse / "warehouse.duckdb"
     target = warehouse / "serving.duckdb"
+    team_target = warehouse / "audit.duckdb"
     for stale in stale_temporaries(warehouse):  # a publication killed half-way
         stale.unlink(missing_ok=True)
     tmp = warehouse / f".serving-{run_id}.duckdb.tmp"
+    team_tmp = warehouse / f".audit-{run_id}.duckdb.tmp"
     con = duckdb.connect()
     try:
         con.execute(f"attach '{tmp}' as serving (storage_version '{STORAGE_VERSION}')")
+        con.execute(f"attach '{team_tmp}' as team (storage_version '{STORAGE_VERSION}')")
         con.execute(f"attach '{working}' as wh (read_only)")
-        tables: dict[str, int] = {}
-        for schema in ("marts", "audit"):
-            con.execute(f"create schema serving.{schema}")
-            names = [
-                r[0]
-                for r in con.execute(
-                    "select table_name from information_schema.tables where table_catalog = 'wh' and table_schema = ? "
-                    "order by 1",
-                    [schema],
-                ).fetchall()
-            ]
-            for name in names:
-                con.execute(f"create table serving.{schema}.{name} as select * from wh.{schema}.{name}")
-                tables[f"{schema}.{name}"] = con.execute(
-                    f"select count(*) from serving.{schema}.{name}"
-                ).fetchone()[0]
-        missing = [t for t in AUDIT_TABLES if f"audit.{t}" not in tables]
-        if missing or not any(t.startswith("marts.") for t in tables):
+        available = {
+            (r[0], r[1])
+            for r in con.execute(
+                "select table_schema, table_name from information_schema.tables where table_catalog = 'wh'"
+            ).fetchall()
+        }
+        marts = sorted(n for sch, n in available if sch == "marts")
+        missing = [t for t in TEAM_AUDIT_TABLES if ("audit", t) not in available]
+        if missing or not marts:
             raise PublicationBlocked(f"the working database lacks {missing or 'the marts'}")
+        tables = _copy_tables(con, "serving", "marts", marts)
+        tables |= _copy_tables(con, "serving", "audit", SERVED_AUDIT_TABLES)
+        team_tables = _copy_tables(con, "team", "audit", TEAM_AUDIT_TABLES)
         now = dt.datetime.now(dt.UTC)
-        con.execute(
-            "create table serving.audit.publication (run_id varchar, published_at timestamptz, "
-            "duckdb_version varchar, storage_version varchar)"
-        )
-        con.execute(
-            "insert into serving.audit.publication values (?, ?, ?, ?)",
-            [run_id, now, duckdb.__version__, STORAGE_VERSION],
-        )
+        _write_publication(con, "serving", run_id, now)
+        _write_publication(con, "team", run_id, now)
         con.execute("create table serving.audit.mart_row_counts (mart varchar, row_count bigint)")
         con.executemany(
             "insert into serving.audit.mart_row_counts values (?, ?)",
@@ -109,25 +138,39 @@ def publish(warehouse: Path, run_id: str, audit_results: list[dict], key: bytes)
                 ],
             )
         con.execute("detach wh")
-        found = privacy_scan(con, "serving", Lake(warehouse).name_fingerprints(), key)
+        fingerprints = Lake(warehouse).name_fingerprints()
+        found = privacy_scan(con, "serving", fingerprints, key) + privacy_scan(con, "team", fingerprints, key)
+        person_level = [
+            t for t in tables if t.split(".", 1)[1] in set(TEAM_AUDIT_TABLES) - set(SERVED_AUDIT_TABLES)
+        ]
+        if person_level:
+            found.append(f"person-level tables in serving.duckdb: {person_level}")
         if found:
             raise PublicationBlocked("personal data found, publication blocked: " + "; ".join(found[:10]))
         con.execute("checkpoint serving")
+        con.execute("checkpoint team")
         con.execute("detach serving")
+        con.execute("detach team")
     except BaseException:
         con.close()
-        tmp.unlink(missing_ok=True)
-        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        for t in (tmp, team_tmp):
+            t.unlink(missing_ok=True)
+            Path(f"{t}.wal").unlink(missing_ok=True)
         raise
     con.close()
-    with tmp.open("rb") as f:
-        os.fsync(f.fileno())
+    for t in (tmp, team_tmp):
+        with t.open("rb") as f:
+            os.fsync(f.fileno())
     failpoint("publish")
+    os.replace(team_tmp, team_target)
     os.replace(tmp, target)
     fsync_dir(warehouse)
+    from dagster_project import state as run_state
+
+    run_state.record_publication(warehouse, run_id, now.strftime("%Y-%m-%d %H:%M:%S UTC"), state)
     exports = export_parquet(warehouse, target)
     write_docs_index(warehouse, run_id)
-    return Publication(target, run_id, tables, exports)
+    return Publication(target, run_id, tables, exports, team_tables)
 
 
 DOCS_INDEX = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>pfpw docs</title></head>

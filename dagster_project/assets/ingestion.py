@@ -10,9 +10,15 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from dagster_project import settings
-from dagster_project.ingest.run import Ingestor, MonthReport, specs_of, write_inventory, write_reference
-from dagster_project.partitions import reporting_month
+from dagster_project import progress, settings, state
+from dagster_project.ingest.run import (
+    Ingestor,
+    MonthReport,
+    agency_months,
+    specs_of,
+    write_inventory,
+    write_reference,
+)
 from dagster_project.reference import load_reference
 from dagster_project.resources import PfpwPaths
 from dagster_project.schemas.contract import AGENCIES, EXTRACTS, REFERENCE_TABLES
@@ -21,6 +27,37 @@ INGESTION_GROUP = "ingestion"
 REFERENCE_GROUP = "reference"
 
 REFERENCE_KEYS = {name: dg.AssetKey(["reference", name]) for name in REFERENCE_TABLES}
+STATE_KEY = dg.AssetKey(["lake", "landing_zone_state"])
+
+
+@dg.asset(
+    key=STATE_KEY,
+    group_name=INGESTION_GROUP,
+    description="What this run is built from, recorded before anything is read: a digest of every landing "
+    "file's content, the PII key's fingerprint and the code. A night whose state equals the last "
+    "publication's has nothing new (`pfpw run` then records only this step).",
+    kinds={"json"},
+    op_tags={"pfpw/stage": "state"},
+)
+def landing_zone_state(context: dg.AssetExecutionContext, paths: PfpwPaths) -> dg.MaterializeResult:
+    now = state.current_state(paths.sources, settings.pii_key())
+    state.record_run_state(paths.warehouse, context.run.run_id, now)
+    pub = state.last_publication(paths.warehouse)
+    same = state.nothing_new(paths.warehouse, now) is not None
+    changed = now.differences(pub.get("state") if pub else None)
+    if same:
+        context.log.info(f"nothing new since publication {pub['run_id']} at {pub['published_at']}")
+    else:
+        context.log.info(f"changed since the last publication: {', '.join(changed)}")
+    return dg.MaterializeResult(
+        metadata={
+            "landing_files": now.files,
+            "state_digest": now.digest[:16],
+            "nothing_new": same,
+            "changed": dg.MetadataValue.json(changed if not same else []),
+            "last_publication": pub["run_id"] if pub else "none",
+        }
+    )
 
 
 def extract_key(extract: str) -> dg.AssetKey:
@@ -34,6 +71,7 @@ def extract_key(extract: str) -> dg.AssetKey:
             group_name=REFERENCE_GROUP,
             description=f"reference/{name}.csv: the data team's master data, copied to the lake as Parquet.",
             kinds={"parquet"},
+            deps=[STATE_KEY],
             metadata={
                 "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(c, "VARCHAR") for c in cols])
             },
@@ -63,6 +101,7 @@ def reference_tables(context: dg.AssetExecutionContext, paths: PfpwPaths):
     description="The landing zone's month folders (which years are complete), and the files the contract does not "
     "name (listed in the ledger as ignored).",
     kinds={"parquet"},
+    deps=[STATE_KEY],
 )
 def landing_zone_inventory(context: dg.AssetExecutionContext, paths: PfpwPaths) -> dg.MaterializeResult:
     with paths.writer_lock():
@@ -89,7 +128,7 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
                 group_name=INGESTION_GROUP,
                 description=s.description
                 + " Valid rows, pseudonymised; see the ledger and quarantine for the rest.",
-                deps=list(REFERENCE_KEYS.values()),
+                deps=[STATE_KEY, *REFERENCE_KEYS.values()],
                 kinds={"parquet", "polars"},
                 metadata={
                     "agency": agency,
@@ -100,25 +139,37 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
             )
             for s in specs
         ],
-        partitions_def=reporting_month,
-        backfill_policy=dg.BackfillPolicy.single_run(),
         can_subset=False,
         op_tags={"pfpw/stage": "ingest"},
     )
     def _ingest(context: dg.AssetExecutionContext, paths: PfpwPaths):
+        key = settings.pii_key()
         ref = load_reference(paths.sources)
-        ingestor = Ingestor(
-            paths.sources, paths.prepared_lake(), ref, settings.pii_key(), run_id=context.run.run_id
-        )
         total = MonthReport()
         with paths.writer_lock():
-            for month in context.partition_keys:
+            lake = paths.prepared_lake()
+            # every month in the landing zone or still in the lake (a withdrawn folder leaves the lake);
+            # unchanged files are recognised by their hash and not read again
+            months = agency_months(paths.sources, lake, agency)
+            counter = progress.Counter(
+                f"ingest {agency}",
+                sum(
+                    1
+                    for m in months
+                    if (paths.sources / agency / m).is_dir()
+                    for _ in (paths.sources / agency / m).iterdir()
+                ),
+            )
+            ingestor = Ingestor(
+                paths.sources, lake, ref, key, run_id=context.run.run_id, on_file=counter.step
+            )
+            for month in months:
                 total.add(ingestor.ingest(specs, month))
         for rel, reason in total.rejected:
             context.log.error(f"rejected {rel}: {reason}")
         context.log.info(
             f"{agency}: {total.files_seen} files ({total.files_ingested} ingested, {total.files_unchanged} unchanged,"
-            f" {total.files_removed} withdrawn), {total.rows_read} rows read, {total.rows_loaded} loaded,"
+            f" {total.files_removed} withdrawn, {total.files_rekeyed} re-keyed), {total.rows_read} rows read, {total.rows_loaded} loaded,"
             f" {total.rows_quarantined} quarantined"
         )
         for s in specs:
@@ -126,10 +177,12 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
             yield dg.MaterializeResult(
                 asset_key=extract_key(s.name),
                 metadata={
-                    "months": dg.MetadataValue.json(list(context.partition_keys)),
+                    "months": len(months),
                     "files_seen": total.files_seen,
                     "files_ingested": total.files_ingested,
                     "files_unchanged": total.files_unchanged,
+                    "files_withdrawn": total.files_removed,
+                    "files_rekeyed": total.files_rekeyed,
                     "rows_read": counts["read"],
                     "rows_loaded": counts["loaded"],
                     "rows_quarantined": counts["quarantined"],

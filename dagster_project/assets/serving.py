@@ -6,9 +6,9 @@ from dagster_project import settings
 from dagster_project.checks.asset_checks import failed_expectations
 from dagster_project.publish import publish
 from dagster_project.resources import PfpwPaths
+from dagster_project.state import run_state
 
 SERVING_KEY = dg.AssetKey(["serving", "serving_database"])
-PUBLISHED_SCHEMAS = ("marts", "audit")
 
 
 def run_check_results(context: dg.AssetExecutionContext) -> list[dict]:
@@ -37,7 +37,9 @@ def build_serving_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         deps=upstream,
         group_name="serving",
         kinds={"duckdb", "parquet"},
-        description="<warehouse>/serving.duckdb (schemas marts and audit) and serving/*.parquet: what BI reads. "
+        description="<warehouse>/serving.duckdb (schemas marts and audit, no person-level row) and "
+        "serving/*.parquet: what BI reads; <warehouse>/audit.duckdb: the data team's audit tables, "
+        "person-level ones included. "
         "Written to a new file, scanned for personal data, fsynced and atomically moved over the served "
         "one, only when every blocking audit of the run passed.",
         op_tags={"pfpw/stage": "publish"},
@@ -49,11 +51,19 @@ def build_serving_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
             names = ", ".join(f"{r['asset']}:{r['check']}" for r in blocking_failures)
             raise dg.Failure(f"audits failed, the served database is left as it was: {names}")
         with paths.writer_lock():
-            pub = publish(paths.warehouse, context.run.run_id, results, settings.pii_key())
+            pub = publish(
+                paths.warehouse,
+                context.run.run_id,
+                results,
+                settings.pii_key(),
+                state=run_state(paths.warehouse, context.run.run_id),
+            )
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(pub.path)),
                 "tables": dg.MetadataValue.json(pub.tables),
+                "team_audit_file": dg.MetadataValue.path(str(pub.path.with_name("audit.duckdb"))),
+                "team_tables": dg.MetadataValue.json(pub.team_tables),
                 "audits_passed": sum(r["passed"] for r in results),
                 "audits_warned": sum((not r["passed"]) and r["severity"] == "WARN" for r in results),
                 "parquet_exports": len(pub.parquet),

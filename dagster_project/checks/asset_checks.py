@@ -6,7 +6,6 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from dagster_project.checks.gx_runner import GxRunner
 from dagster_project.checks.suites import (
     MARTS,
     MartSpec,
@@ -55,6 +54,8 @@ def build_gx_check(spec: MartSpec) -> dg.AssetChecksDefinition:
 
     @dg.asset_check(asset=mart_key(spec.name), name="gx_expectations", blocking=True, description=description)
     def _check(paths: PfpwPaths) -> dg.AssetCheckResult:
+        from dagster_project.checks.gx_runner import GxRunner  # GX's import is slow: only when checking
+
         runner = GxRunner(paths.warehouse)
         df = read_mart(paths, spec.name)
         outcomes = [runner.run(blocking_suite(spec, df, previous_rows(paths, spec.name)), df)]
@@ -86,6 +87,8 @@ def build_warning_check(spec: MartSpec) -> dg.AssetChecksDefinition:
         description=f"Warning only (does not block publication): {bounds}.",
     )
     def _check(paths: PfpwPaths) -> dg.AssetCheckResult:
+        from dagster_project.checks.gx_runner import GxRunner  # GX's import is slow: only when checking
+
         runner = GxRunner(paths.warehouse)
         outcome = runner.run(warning_suite(spec), read_mart(paths, spec.name))
         return dg.AssetCheckResult(

@@ -11,13 +11,24 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no network calls, ever
 
-import great_expectations as gx  # noqa: E402
-import great_expectations.expectations as gxe  # noqa: E402
+if TYPE_CHECKING:
+    import great_expectations as gx
+
+
+def _gx():
+    """Great Expectations, imported when a suite is built (its import takes seconds; loading the
+    definitions, and a night with nothing new, do not need it)."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx, gxe
+
 
 MAX_ROW_DROP_SHARE = float(os.environ.get("PFPW_MAX_ROW_DROP_SHARE", "0.10"))
 
@@ -77,7 +88,6 @@ MARTS: tuple[MartSpec, ...] = (
     ),
     MartSpec("village_indicators", ("year", "village_code")),
 )
-MARTS_BY_NAME = {m.name: m for m in MARTS}
 
 
 def count_columns(df: pd.DataFrame, spec: MartSpec) -> list[str]:
@@ -98,6 +108,7 @@ def count_columns(df: pd.DataFrame, spec: MartSpec) -> list[str]:
 
 
 def blocking_suite(spec: MartSpec, df: pd.DataFrame, previous_rows: int | None) -> gx.ExpectationSuite:
+    gx, gxe = _gx()
     exp: list = [gxe.ExpectCompoundColumnsToBeUnique(column_list=list(spec.grain))]
     exp += [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in spec.grain]
     if "district_code" in df.columns:
@@ -116,6 +127,7 @@ def blocking_suite(spec: MartSpec, df: pd.DataFrame, previous_rows: int | None) 
 
 
 def warning_suite(spec: MartSpec) -> gx.ExpectationSuite | None:
+    gx, gxe = _gx()
     if not spec.warn_bounds:
         return None
     exp = [
@@ -146,6 +158,7 @@ def district_sum_frame(
 
 
 def district_sum_suite(spec: MartSpec, diffs: list[str]) -> gx.ExpectationSuite:
+    gx, gxe = _gx()
     exp: list = [gxe.ExpectColumnValuesToBeInSet(column="row_in_both", value_set=[True])]
     exp += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=0) for c in diffs]
     return gx.ExpectationSuite(name=f"{spec.name}.sums", expectations=exp)

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +64,7 @@ class MonthReport:
     files_ingested: int = 0
     files_unchanged: int = 0
     files_removed: int = 0
+    files_rekeyed: int = 0  # re-ingested only because the PII key changed
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -75,6 +77,7 @@ class MonthReport:
             "files_ingested",
             "files_unchanged",
             "files_removed",
+            "files_rekeyed",
             "rows_read",
             "rows_loaded",
             "rows_quarantined",
@@ -94,6 +97,7 @@ class Ingestor:
     reference: Reference
     key: bytes
     run_id: str = "manual"
+    on_file: Callable[[], None] | None = None  # called once per landing file looked at (progress)
 
     @property
     def key_fp(self) -> str:
@@ -114,11 +118,15 @@ class Ingestor:
         todo: list[tuple[Path, str, list[ExtractSpec]]] = []
         for path in paths:
             report.files_seen += 1
+            if self.on_file:
+                self.on_file()
             mine = [s for s in specs if s in extract_for_file(s.agency, path.name)]
             sha = file_sha256(path)
             if all(self._unchanged(spec, month, path.stem, sha) for spec in mine):
                 report.files_unchanged += 1
             else:
+                if all(self._unchanged(spec, month, path.stem, sha, ignore_key=True) for spec in mine):
+                    report.files_rekeyed += 1
                 todo.append((path, sha, mine))
         for chunk in _chunks(todo, FILES_PER_BATCH):
             self._ingest_files(chunk, month, report)
@@ -210,13 +218,15 @@ class Ingestor:
                 elif quarantined:
                     log.warning("%s: %d row(s) of %s quarantined", rel, quarantined, spec.name)
 
-    def _unchanged(self, spec: ExtractSpec, month: str, stem: str, sha: str) -> bool:
+    def _unchanged(
+        self, spec: ExtractSpec, month: str, stem: str, sha: str, ignore_key: bool = False
+    ) -> bool:
         e = self.lake.ledger_entry(spec.name, month, stem)
         if e is None:
             return False
         same = (
             e["sha256"] == sha
-            and e["key_fingerprint"] == self.key_fp
+            and (ignore_key or e["key_fingerprint"] == self.key_fp)
             and e["reference_fingerprint"] == self.reference.fingerprint
             and e["code_fingerprint"] == CODE_FINGERPRINT
         )
@@ -284,6 +294,16 @@ def landing_months(sources: Path, agencies: tuple[str, ...] = AGENCIES) -> list[
         if folder.is_dir():
             months |= {p.name for p in folder.iterdir() if p.is_dir() and MONTH_RE.match(p.name)}
     return sorted(months)
+
+
+def agency_months(sources: Path, lake: Lake, agency: str) -> list[str]:
+    """The months to bring in line for an agency: those in the landing zone and those still in the lake.
+
+    A month folder withdrawn from the landing zone is still in the lake, so it is visited and
+    its files leave the lake. Sorted, whatever order the months arrived in.
+    """
+    in_lake = {m for spec in specs_of(agency) for m in lake.months(spec.name)}
+    return sorted(set(landing_months(sources, (agency,))) | in_lake)
 
 
 def landing_month_folders(sources: Path) -> pl.DataFrame:
@@ -378,7 +398,7 @@ def ingest_landing_zone(sources: Path, lake: Lake, key: bytes, run_id: str = "ma
     ingestor = Ingestor(sources, lake, reference, key, run_id)
     total = MonthReport()
     for agency in AGENCIES:
-        for month in landing_months(sources, (agency,)):
+        for month in agency_months(sources, lake, agency):
             total.add(ingestor.ingest(specs_of(agency), month))
     lake.consolidate()
     return total

@@ -272,7 +272,8 @@ def _field_checks(spec: ExtractSpec, f: Field, ctx: BatchContext) -> list[pa.Che
             _expr_check(
                 "duplicate_key",
                 f"{L}: key ({', '.join(key)}) repeats an earlier row of this file",
-                lambda c: pl.struct(list(key)).is_first_distinct(),
+                # per file, whatever the batch: the same key in another file is supersession (dbt staging)
+                lambda c: pl.struct([*key, "source_file"]).is_first_distinct(),
             )
         )
     return checks
@@ -330,10 +331,6 @@ def build_schema(spec: ExtractSpec, ctx: BatchContext) -> pa.DataFrameSchema:
 class Split:
     loaded: pl.DataFrame  # typed, lake schema
     quarantined: pl.DataFrame  # QUARANTINE_SCHEMA
-
-    @property
-    def rows_read(self) -> int:
-        return self.loaded.height + self.quarantined.height
 
 
 def prepare(spec: ExtractSpec, raw: pl.DataFrame, ctx: BatchContext, key: bytes) -> tuple[pl.DataFrame, list]:

@@ -1,0 +1,233 @@
+"""What `pfpw run` prints while a run goes: one line per stage with its elapsed time.
+
+Dagster's event log stays in the instance (the UI shows it; ``pfpw run -v`` prints it too).
+This reads the same events from the instance while the run executes, in a thread, and turns
+each stage into one line: the landing-zone state, inventory and reference, ingestion per
+agency (files and rows), the ledger checks, dbt (models and tests), the audits and the
+publication. When the terminal is interactive, a bar shows ingestion's progress over files.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import TextIO
+
+import dagster as dg
+
+from dagster_project import progress
+
+E = dg.DagsterEventType
+ORDER = ("state", "inventory", "reference", "ingest", "ledger", "dbt", "audits", "publish")
+
+
+def stage_of(step_key: str) -> str:
+    if step_key.endswith("landing_zone_state"):
+        return "state"
+    if step_key.endswith("landing_zone_inventory"):
+        return "inventory"
+    if step_key == "reference_tables":
+        return "reference"
+    if step_key.startswith("ingest_") and step_key != "ingest_audit":
+        return "ingest"
+    if step_key == "ingest_audit" or step_key.endswith(("_ledger_balances", "_every_file_balances")):
+        return "ledger"
+    if step_key.startswith("dbt_models"):
+        return "dbt"
+    if "_gx_" in step_key:
+        return "audits"
+    if step_key.startswith("serving"):
+        return "publish"
+    return "other"
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float = 0.0
+    steps: int = 0
+    failed: list[str] = field(default_factory=list)
+    materializations: list[tuple[str, dict]] = field(default_factory=list)  # (asset, metadata)
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)  # (name, passed, severity)
+    printed: bool = False
+
+    def line(self) -> str:
+        return f"  {self.name:<16} {self.seconds:6.1f}s  {self.describe()}"
+
+    def _meta(self, key: str) -> list:
+        return [m[key] for _, m in self.materializations if key in m]
+
+    def describe(self) -> str:
+        if self.failed:
+            return "FAILED: " + "; ".join(self.failed)
+        kind = self.name.split()[0]
+        if kind == "state":
+            files, changed = self._meta("landing_files"), self._meta("changed")
+            what = ", ".join(changed[0]) if changed and changed[0] else "nothing"
+            return f"{files[0] if files else 0:,} landing files; changed since the last publication: {what}"
+        if kind == "inventory":
+            months, ignored = self._meta("month_folders"), self._meta("ignored_files")
+            return f"{months[0] if months else 0} agency month folders, {ignored[0] if ignored else 0} unknown files"
+        if kind == "reference":
+            rows = self._meta("dagster/row_count")
+            return f"{len(rows)} reference tables, {sum(rows):,} rows"
+        if kind == "ingest":
+            m = self.materializations[0][1] if self.materializations else {}
+            rows = {k: sum(self._meta(k)) for k in ("rows_read", "rows_loaded", "rows_quarantined")}
+            extra = []
+            if m.get("files_withdrawn"):
+                extra.append(f"{m['files_withdrawn']} withdrawn")
+            if m.get("files_rekeyed"):
+                extra.append(f"{m['files_rekeyed']} re-keyed")
+            return (
+                f"{m.get('files_seen', 0)} files ({m.get('files_ingested', 0)} read, "
+                f"{m.get('files_unchanged', 0)} unchanged{''.join(', ' + e for e in extra)}); "
+                f"{rows['rows_read']:,} rows read: {rows['rows_loaded']:,} loaded, "
+                f"{rows['rows_quarantined']:,} quarantined"
+            )
+        if kind == "ledger":
+            passed = sum(ok for _, ok, _ in self.checks)
+            ledger = dict(self.materializations[0][1]) if self.materializations else {}
+            return (
+                f"{passed}/{len(self.checks)} balance checks passed; all files: "
+                f"{ledger.get('rows_read', 0):,} rows read = {ledger.get('rows_loaded', 0):,} loaded + "
+                f"{ledger.get('rows_quarantined', 0):,} quarantined"
+            )
+        if kind == "dbt":
+            models = sum(1 for a, _ in self.materializations)
+            passed = sum(ok for _, ok, _ in self.checks)
+            return f"{models} models built, {passed} tests passed, {len(self.checks) - passed} failed"
+        if kind == "audits":
+            blocking = [c for c in self.checks if c[2] != "WARN"]
+            warn = [c for c in self.checks if c[2] == "WARN" and not c[1]]
+            passed = sum(ok for _, ok, _ in blocking)
+            return f"{passed} GX suites passed, {len(blocking) - passed} failed" + (
+                f", {len(warn)} plausibility warning(s)" if warn else ""
+            )
+        if kind == "publish":
+            return "serving.duckdb and audit.duckdb replaced" if self.materializations else "not published"
+        return f"{self.steps} step(s)"
+
+
+def root_cause(error) -> str:
+    """The innermost exception of a Dagster error (not the 'Error occurred while executing op' wrapper)."""
+    if error is None:
+        return "unknown error"
+    while error.cause is not None:
+        error = error.cause
+    message = (error.message or "").strip()
+    return message if message.startswith(error.cls_name or "\0") else f"{error.cls_name}: {message}"
+
+
+class StageReporter:
+    """Polls the instance's event log of one run and prints a line per finished stage."""
+
+    def __init__(
+        self, instance: dg.DagsterInstance, run_id: str, out: TextIO | None = None, bar: bool = False
+    ):
+        self.instance, self.run_id = instance, run_id
+        self.out = out or sys.stdout
+        self.bar = bar
+        self.stages: dict[str, Stage] = {}
+        self.current: str | None = None
+        self.errors: list[tuple[str, str]] = []  # (step, root cause)
+        self._cursor: str | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._bar_shown = False
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> StageReporter:
+        if self.bar:
+            progress.set_listener(self._draw_bar)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        progress.set_listener(None)
+        self._poll()
+        self._flush(until=None)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.3):
+            self._poll()
+
+    # ------------------------------------------------------------------ events
+    def _poll(self) -> None:
+        with self._lock:
+            while True:
+                conn = self.instance.get_records_for_run(self.run_id, cursor=self._cursor, limit=500)
+                for record in conn.records:
+                    self._handle(record.event_log_entry)
+                self._cursor = conn.cursor
+                if not conn.has_more:
+                    break
+
+    def _stage_name(self, step_key: str) -> str:
+        stage = stage_of(step_key)
+        return f"ingest {step_key.removeprefix('ingest_')}" if stage == "ingest" else stage
+
+    def _handle(self, entry) -> None:
+        event = entry.dagster_event
+        if event is None or not event.step_key:
+            return
+        name = self._stage_name(event.step_key)
+        stage = self.stages.setdefault(name, Stage(name))
+        if event.event_type == E.STEP_START:
+            if name != self.current:
+                self._flush(until=name)
+                self.current = name
+        elif event.event_type == E.STEP_SUCCESS:
+            stage.steps += 1
+            stage.seconds += (event.event_specific_data.duration_ms or 0) / 1000
+            if not name.startswith(("ledger", "audits", "dbt")) or name == "dbt":
+                self._print_stage(stage)
+        elif event.event_type == E.STEP_FAILURE:
+            cause = root_cause(event.event_specific_data.error)
+            stage.steps += 1
+            stage.failed.append(cause.splitlines()[0][:300])
+            self.errors.append((event.step_key, cause))
+            self._print_stage(stage)
+        elif event.event_type == E.ASSET_MATERIALIZATION:
+            mat = event.event_specific_data.materialization
+            meta = {k: getattr(v, "value", v) for k, v in (mat.metadata or {}).items()}
+            stage.materializations.append((mat.asset_key.to_user_string(), meta))
+        elif event.event_type == E.ASSET_CHECK_EVALUATION:
+            ev = event.event_specific_data
+            severity = ev.severity.value if ev.severity else "ERROR"
+            stage.checks.append(
+                (f"{ev.asset_key.to_user_string()}:{ev.check_name}", bool(ev.passed), severity)
+            )
+
+    # ------------------------------------------------------------------ printing
+    def _flush(self, until: str | None) -> None:
+        """Print the multi-step stages that are over (a later stage has begun, or the run ended)."""
+        rank = ORDER.index(until.split()[0]) if until and until.split()[0] in ORDER else len(ORDER)
+        for stage in self.stages.values():
+            kind = stage.name.split()[0]
+            if stage.steps and not stage.printed and kind in ORDER and ORDER.index(kind) < rank:
+                self._print_stage(stage)
+
+    def _print_stage(self, stage: Stage) -> None:
+        if stage.printed and not stage.failed:
+            return
+        self._clear_bar()
+        print(stage.line(), file=self.out, flush=True)
+        stage.printed = True
+
+    def _draw_bar(self, label: str, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        sys.stderr.write(f"\r  {label:<16} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
+        sys.stderr.flush()
+        self._bar_shown = True
+
+    def _clear_bar(self) -> None:
+        if self._bar_shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+            self._bar_shown = False

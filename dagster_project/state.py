@@ -1,0 +1,199 @@
+"""What a publication was built from, so that a night with nothing new can say so and publish nothing.
+
+The *state* of a run is a digest of everything the served file depends on:
+
+- the landing zone: every file's path and sha256 (reference tables, extracts, unknown files);
+- the pseudonymisation key (its fingerprint, never the key);
+- the code: every file of the ``dagster_project`` package, the dbt project and the lock file.
+
+The first asset of every run (``landing_zone_state``) records the state it saw in
+``<warehouse>/state/runs/<run_id>.json``, before anything is ingested; the publication
+copies it to ``<warehouse>/state/published.json``. When today's state equals the published
+one and the served file is the one that publication wrote, there is nothing to do.
+
+This module imports neither Dagster nor the pipeline, so that the nothing-new decision is
+cheap to take (the CLI, the schedule and the sensor all take it here).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from dagster_project import settings
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def landing_files(sources: Path) -> list[Path]:
+    """Every file of the landing zone (hidden files are not deliveries)."""
+    if not sources.is_dir():
+        return []
+    return sorted(
+        p
+        for p in sources.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(sources).parts)
+    )
+
+
+def landing_digest(sources: Path) -> tuple[str, int]:
+    """sha256 over (path, content hash) of every landing file, and the number of files."""
+    h = hashlib.sha256()
+    files = landing_files(sources)
+    for p in files:
+        h.update(f"{p.relative_to(sources).as_posix()}\0{file_sha256(p)}\n".encode())
+    return h.hexdigest(), len(files)
+
+
+def stat_fingerprint(sources: Path) -> dict[str, str]:
+    """Per top-level folder, a cheap fingerprint of names, sizes and modification times (for the sensor)."""
+    by_folder: dict[str, hashlib._Hash] = {}
+    for p in landing_files(sources):
+        rel = p.relative_to(sources)
+        folder = rel.parts[0] if len(rel.parts) > 1 else "."
+        st = p.stat()
+        by_folder.setdefault(folder, hashlib.sha256()).update(
+            f"{rel.as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
+        )
+    return {k: v.hexdigest()[:16] for k, v in sorted(by_folder.items())}
+
+
+def _code_files() -> list[Path]:
+    root = settings.PROJECT_DIR
+    files = [p for p in (root / "dagster_project").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    dbt = settings.DBT_PROJECT_DIR
+    files += [dbt / "dbt_project.yml", dbt / "profiles.yml"]
+    for sub in ("models", "macros", "tests", "seeds", "snapshots", "analyses"):
+        if (dbt / sub).is_dir():
+            files += [p for p in (dbt / sub).rglob("*") if p.is_file()]
+    lock = root / "uv.lock"
+    if lock.exists():
+        files.append(lock)
+    return sorted(files)
+
+
+def code_digest() -> str:
+    """Changes with any file of the package, the dbt project or the locked dependencies."""
+    root = settings.PROJECT_DIR
+    h = hashlib.sha256()
+    for p in _code_files():
+        h.update(p.relative_to(root).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class State:
+    landing: str
+    files: int
+    key: str
+    code: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(f"{self.landing}\0{self.key}\0{self.code}".encode()).hexdigest()
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "digest": self.digest}
+
+    def differences(self, other: dict | None) -> list[str]:
+        """What changed against a recorded state, in words."""
+        if not other:
+            return ["no earlier publication"]
+        out = []
+        if other.get("landing") != self.landing:
+            out.append("landing zone")
+        if other.get("key") != self.key:
+            out.append("PII key")
+        if other.get("code") != self.code:
+            out.append("code or dbt project")
+        return out
+
+
+def current_state(sources: Path, key: bytes) -> State:
+    from dagster_project.pii import key_fingerprint
+
+    landing, files = landing_digest(sources)
+    return State(landing=landing, files=files, key=key_fingerprint(key), code=code_digest())
+
+
+# ------------------------------------------------------------------ records in the warehouse
+
+
+def _state_dir(warehouse: Path) -> Path:
+    return warehouse / "state"
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True), encoding="utf-8")
+    with tmp.open("rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def record_run_state(warehouse: Path, run_id: str, state: State) -> None:
+    folder = _state_dir(warehouse) / "runs"
+    _write_json(folder / f"{run_id}.json", state.to_json())
+    # keep the folder small: only the newest few runs' states matter
+    olds = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-20]
+    for p in olds:
+        p.unlink(missing_ok=True)
+
+
+def run_state(warehouse: Path, run_id: str) -> dict | None:
+    return _read_json(_state_dir(warehouse) / "runs" / f"{run_id}.json")
+
+
+def _served_file_id(warehouse: Path) -> list[int] | None:
+    try:
+        st = (warehouse / "serving.duckdb").stat()
+    except OSError:
+        return None
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def record_publication(warehouse: Path, run_id: str, published_at: str, state: dict | None) -> None:
+    """Called right after serving.duckdb was replaced."""
+    _write_json(
+        _state_dir(warehouse) / "published.json",
+        {
+            "run_id": run_id,
+            "published_at": published_at,
+            "state": state,
+            "served_file": _served_file_id(warehouse),
+        },
+    )
+
+
+def last_publication(warehouse: Path) -> dict | None:
+    """The last successful publication (run id, time, state), if the served file is still the one it wrote."""
+    record = _read_json(_state_dir(warehouse) / "published.json")
+    if not record or record.get("served_file") != _served_file_id(warehouse):
+        return None
+    return record
+
+
+def nothing_new(warehouse: Path, state: State) -> dict | None:
+    """The last publication, when it was built from exactly this state; else None."""
+    pub = last_publication(warehouse)
+    if pub and pub.get("state") and pub["state"].get("digest") == state.digest:
+        return pub
+    return None
