@@ -12,8 +12,10 @@ export PFPW_WAREHOUSE_DIR ?= $(CURDIR)/warehouse
 # explicitly. `pfpw run` itself has no default and refuses to start without PFPW_PII_KEY.
 SAMPLE_PII_KEY := pfpw-development-key-for-synthetic-sample-only
 export PFPW_PII_KEY ?= $(SAMPLE_PII_KEY)
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 3000
 
-.PHONY: install run test lint format ui sample bench clean
+.PHONY: install run test lint format ui serve sample bench clean
 
 install: $(VENV)/.installed
 
@@ -42,8 +44,27 @@ format: install
 	$(BIN)/ruff format dagster_project tests benchmarks
 	PFPW_WAREHOUSE_DIR=$$(mktemp -d) $(BIN)/sqlfluff fix dbt/models --processes 2
 
-ui: install  ## the Dagster UI on the same instance as `make run` (http://127.0.0.1:3000)
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+ui: install  ## the Dagster UI on the same instance as `make run` (http://127.0.0.1:$(UI_PORT))
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
+
+# Production: the webserver and the daemon as two long-running processes (not `dagster dev`) on the
+# instance in $(DAGSTER_HOME); deploy/systemd/ runs the same two commands as services. Either one
+# exiting stops the other; Ctrl-C or SIGTERM stops both.
+WEBSERVER := $(BIN)/dagster-webserver -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
+DAEMON := $(BIN)/dagster-daemon run -w workspace.yaml
+
+serve: install  ## production webserver + daemon (http://$(UI_HOST):$(UI_PORT)); needs the real PFPW_PII_KEY
+	@case "$$PFPW_PII_KEY" in ""|"$(SAMPLE_PII_KEY)"|change-me*) \
+	  echo "make serve: set PFPW_PII_KEY to the production key (empty, the sample's public key and change-me are refused)" >&2; \
+	  exit 2;; esac
+	mkdir -p "$(DAGSTER_HOME)" && { [ -e "$(DAGSTER_HOME)/dagster.yaml" ] || cp dagster.yaml "$(DAGSTER_HOME)/"; }
+	@echo "$(WEBSERVER) &"; echo "$(DAEMON) &"; \
+	stopping=0; trap 'stopping=1; kill -TERM $$web $$daemon 2>/dev/null' INT TERM; \
+	$(WEBSERVER) & web=$$!; \
+	$(DAEMON) & daemon=$$!; \
+	while kill -0 $$web 2>/dev/null && kill -0 $$daemon 2>/dev/null; do sleep 1; done; \
+	kill -TERM $$web $$daemon 2>/dev/null; wait; \
+	if [ $$stopping = 0 ]; then echo "make serve: the webserver or the daemon exited, both are stopped" >&2; exit 1; fi
 
 sample: install  ## regenerate the committed sample landing zone (deterministic)
 	rm -rf sources && $(BIN)/pfpw generate --out sources --seed 2012

@@ -31,11 +31,11 @@ def stage_of(step_key: str) -> str:
         return "reference"
     if step_key.startswith("ingest_") and step_key != "ingest_audit":
         return "ingest"
-    if step_key == "ingest_audit" or step_key.endswith(("_ledger_balances", "_every_file_balances")):
+    if step_key in ("ingest_audit", "ledger_balances") or step_key.endswith("_ledger_balances"):
         return "ledger"
     if step_key.startswith("dbt_models"):
         return "dbt"
-    if "_gx_" in step_key:
+    if step_key.startswith("gx_") or "_gx_" in step_key:
         return "audits"
     if step_key.startswith("serving"):
         return "publish"
@@ -106,7 +106,9 @@ class Stage:
                 f", {len(warn)} plausibility warning(s)" if warn else ""
             )
         if kind == "publish":
-            return "serving.duckdb and audit.duckdb replaced" if self.materializations else "not published"
+            return (
+                "serving.duckdb and data_team.duckdb replaced" if self.materializations else "not published"
+            )
         return f"{self.steps} step(s)"
 
 

@@ -30,6 +30,7 @@ from dagster_project.assets.ingestion import (
 from dagster_project.dbt_project import DBT_EXECUTABLE, dbt_project, prepare_manifest
 from dagster_project.failpoints import failpoint
 from dagster_project.resources import PfpwPaths
+from dagster_project.state import code_digest
 
 LAKE_SOURCES = {"ingest_ledger": LEDGER_KEY, "quarantine": QUARANTINE_KEY, "landing_months": INVENTORY_KEY}
 LAYERS = ("staging", "intermediate", "marts", "audit")
@@ -87,14 +88,29 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: Pf
 
 
 def write_dbt_docs(dbt: DbtCliResource, out: Path) -> None:
-    """`dbt docs generate --static`: one self-contained page beside the GX Data Docs."""
-    target = Path(dbt_project.project_dir) / dbt_project.target_path / f"docs-{os.getpid()}"
-    dbt.cli(["docs", "generate", "--static"], target_path=target, raise_on_error=True).wait()
+    """`dbt docs generate --static`: one self-contained page beside the GX Data Docs.
+
+    The page describes the models and their columns, which change only with the code: it is
+    generated again only when the code or the dbt project changed since it was written.
+    """
+    digest = code_digest()
+    stamp = out / ".code_digest"
+    if (out / "index.html").exists() and stamp.exists() and stamp.read_text() == digest:
+        return
+    # one page per version of the code, shared by every warehouse built with it
+    cached = Path(dbt_project.project_dir) / dbt_project.target_path / "static_docs" / f"{digest[:32]}.html"
+    if not cached.exists():
+        target = Path(dbt_project.project_dir) / dbt_project.target_path / f"docs-{os.getpid()}"
+        dbt.cli(["docs", "generate", "--static"], target_path=target, raise_on_error=True).wait()
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(target / "static_index.html", cached.with_suffix(".tmp"))
+        os.replace(cached.with_suffix(".tmp"), cached)
+        shutil.rmtree(target, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / ".index.html.tmp"
-    shutil.copyfile(target / "static_index.html", tmp)
+    shutil.copyfile(cached, tmp)
     os.replace(tmp, out / "index.html")
-    shutil.rmtree(target, ignore_errors=True)
+    stamp.write_text(digest)
 
 
 dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)

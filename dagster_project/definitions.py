@@ -5,7 +5,6 @@ import dagster as dg
 from dagster_project.assets.ingestion import (
     AGENCY_ASSETS,
     LEDGER_CHECKS,
-    every_file_balances,
     ingest_audit,
     landing_zone_inventory,
     landing_zone_state,
@@ -31,7 +30,7 @@ defs = dg.Definitions(
         dbt_models,
         build_serving_asset(PUBLISHED),
     ],
-    asset_checks=[*LEDGER_CHECKS, every_file_balances, *GX_CHECKS],
+    asset_checks=[*LEDGER_CHECKS, *GX_CHECKS],
     jobs=[pfpw_nightly],
     schedules=[nightly_schedule],
     sensors=[landing_zone_sensor],

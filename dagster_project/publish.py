@@ -32,7 +32,7 @@ SERVED_AUDIT_TABLES = (
     "superseded_rows_by_file",
     "out_of_district_rows_by_file",
 )
-# audit.duckdb (the data team): every audit model, person-level ones included (pseudonymised)
+# data_team.duckdb (the data team): every audit model, person-level ones included (pseudonymised)
 TEAM_AUDIT_TABLES = (
     *SERVED_AUDIT_TABLES,
     "quarantine_rows",
@@ -87,14 +87,14 @@ def _write_publication(con, catalog: str, run_id: str, now: dt.datetime) -> None
 def publish(
     warehouse: Path, run_id: str, audit_results: list[dict], key: bytes, state: dict | None = None
 ) -> Publication:
-    """Write serving.duckdb (BI) and audit.duckdb (data team) anew, scan both, then replace both.
+    """Write serving.duckdb (BI) and data_team.duckdb (data team) anew, scan both, then replace both.
 
-    audit.duckdb is replaced first: a run killed between the two replacements leaves the BI
+    data_team.duckdb is replaced first: a run killed between the two replacements leaves the BI
     file of the previous publication with the data team's file of this one, never half a file.
     """
     working = warehouse / "warehouse.duckdb"
     target = warehouse / "serving.duckdb"
-    team_target = warehouse / "audit.duckdb"
+    team_target = warehouse / "data_team.duckdb"
     for stale in stale_temporaries(warehouse):  # a publication killed half-way
         stale.unlink(missing_ok=True)
     tmp = warehouse / f".serving-{run_id}.duckdb.tmp"

@@ -2,8 +2,9 @@
 
 Every minute it takes a cheap fingerprint of the landing zone (per top-level folder: file
 names, sizes and modification times), so new, corrected and withdrawn files, new folders and
-changed reference tables are all noticed. Only when that fingerprint moved does it hash the
-files' content: a touched but unchanged landing zone whose content equals the last
+changed reference tables are all noticed. A change is acted on only once a later tick sees
+the same fingerprint (a delivery still being copied in is not run half-way). Only then does it
+hash the files' content: a touched but unchanged landing zone whose content equals the last
 publication's requests nothing. Otherwise it requests the whole nightly job (ingestion is
 incremental by content hash, so unchanged files are not read again), keyed by the content
 state so that one state is never run twice.
@@ -12,6 +13,7 @@ state so that one state is never run twice.
 from __future__ import annotations
 
 import json
+import os
 
 import dagster as dg
 
@@ -22,29 +24,38 @@ from dagster_project.resources import PfpwPaths
 
 @dg.sensor(
     job=pfpw_nightly,
-    minimum_interval_seconds=60,
+    # read once, at import: the daemon test uses a few seconds
+    minimum_interval_seconds=int(os.environ.get("PFPW_SENSOR_INTERVAL_SECONDS") or 60),
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="Runs the pipeline when extract files land, are corrected or withdrawn, or reference/ changes.",
 )
 def landing_zone_sensor(context: dg.SensorEvaluationContext, paths: PfpwPaths):
-    before = json.loads(context.cursor) if context.cursor else {}
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    seen, handled = cursor.get("seen"), cursor.get("handled", {})
     now = state.stat_fingerprint(paths.sources)
-    changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
-    cursor = json.dumps(now, sort_keys=True)
-    if not changed:
-        return dg.SensorResult(skip_reason="no new, corrected or withdrawn files", cursor=cursor)
-    current = state.current_state(paths.sources, settings.pii_key())
-    pub = state.nothing_new(paths.warehouse, current)
-    if pub:
+    if now != seen:  # still moving, or a delivery being copied in: wait until a tick sees it unchanged
         return dg.SensorResult(
-            skip_reason=f"files touched, content unchanged since publication {pub['run_id']}", cursor=cursor
+            skip_reason="the landing zone changed: waiting one interval for it to settle",
+            cursor=json.dumps({"seen": now, "handled": handled}, sort_keys=True),
         )
+    changed = sorted(k for k in set(handled) | set(now) if handled.get(k) != now.get(k))
+    settled = json.dumps({"seen": now, "handled": now}, sort_keys=True)
+    if not changed:
+        return dg.SensorResult(skip_reason="no new, corrected or withdrawn files", cursor=settled)
+    current = state.current_state(paths.sources, settings.pii_key())
+    if pub := state.nothing_new(paths.warehouse, current):
+        return dg.SensorResult(
+            skip_reason=f"files touched, content unchanged since publication {pub['run_id']}", cursor=settled
+        )
+    last = state.last_publication(paths.warehouse)
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
-                run_key=current.digest,
+                # the content state *and* the publication it differs from: a landing zone that goes back
+                # to an earlier state after a newer publication is run again (Dagster never reruns a key)
+                run_key=f"{current.digest}:{last['run_id'] if last else 'unpublished'}",
                 tags={"pfpw/trigger": "sensor", "pfpw/changed": ",".join(changed)[:200]},
             )
         ],
-        cursor=cursor,
+        cursor=settled,
     )

@@ -311,7 +311,6 @@ def test_ingestion_through_dagster_materialize(small_zone, tmp_path, instance):
     import dagster as dg
 
     from dagster_project.assets.ingestion import AGENCY_ASSETS, LEDGER_CHECKS, reference_tables
-    from dagster_project.partitions import reporting_month
     from dagster_project.resources import PfpwPaths
 
     f.write_workbook(
@@ -321,12 +320,9 @@ def test_ingestion_through_dagster_materialize(small_zone, tmp_path, instance):
     f.write_hospital_births(
         small_zone / "hospital" / M / "H01_births.csv", [f.hospital_row()], encoding="utf-8"
     )
-    instance.add_dynamic_partitions(reporting_month.name, [M])
     paths = PfpwPaths(sources_dir=str(small_zone), warehouse_dir=str(tmp_path / "wh"))
     dg.materialize([reference_tables], instance=instance, resources={"paths": paths})
-    result = dg.materialize(
-        [*AGENCY_ASSETS, *LEDGER_CHECKS], instance=instance, partition_key=M, resources={"paths": paths}
-    )
+    result = dg.materialize([*AGENCY_ASSETS, *LEDGER_CHECKS], instance=instance, resources={"paths": paths})
     assert result.success
     mats = {
         e.asset_key.path[-1]: e.materialization.metadata for e in result.get_asset_materialization_events()

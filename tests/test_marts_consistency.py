@@ -113,16 +113,29 @@ def test_the_district_rate_is_not_the_average_of_township_rates(sample_run):
     assert not math.isclose(value, averaged, rel_tol=1e-9)
 
 
+def team(sample_run, sql: str) -> list[tuple]:
+    """The data team's audit file (person-level audit tables)."""
+    con = duckdb.connect(str(sample_run["warehouse"] / "data_team.duckdb"), read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()
+
+
 def test_unmatched_links_are_listed_not_dropped(sample_run):
-    links = dict(served(sample_run, "select link, count(*) from audit.unmatched_links group by 1"))
+    links = dict(team(sample_run, "select link, count(*) from audit.unmatched_links group by 1"))
+    by_file = dict(
+        served(sample_run, "select link, sum(records)::int from audit.unmatched_links_by_file group by 1")
+    )
+    assert by_file == links  # BI sees the counts, the data team the records
     assert links["payment → decision"] == 3  # payments to decisions issued before the landing zone
     assert links["decision → birth registration"] == 4
     assert (
         links["enforcement case → decision"] > 300
     )  # applications for decisions older than the landing zone
-    superseded = served(sample_run, "select extract, count(*) from audit.superseded_rows group by 1")
+    superseded = team(sample_run, "select extract, count(*) from audit.superseded_rows group by 1")
     assert dict(superseded) == {"court_enforcement_cases": 3}
-    outside = served(
+    outside = team(
         sample_run, "select count(*) from audit.out_of_district_rows where extract = 'hospital_births'"
     )
     assert outside[0][0] == 28

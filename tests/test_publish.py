@@ -61,10 +61,26 @@ def test_the_sample_run_published_marts_audit_tables_and_parquet(sample_run):
         ("marts", "fee_collection"),
         ("audit", "ingest_ledger"),
         ("audit", "quarantine_summary"),
-        ("audit", "unmatched_links"),
+        ("audit", "unmatched_links_by_file"),
+        ("audit", "superseded_rows_by_file"),
+        ("audit", "out_of_district_rows_by_file"),
         ("audit", "publication"),
         ("audit", "audit_results"),
     } <= tables
+    # person-level rows (quarantined records, record keys) are in the data team's file only
+    person_level = {"quarantine_rows", "unmatched_links", "superseded_rows", "out_of_district_rows"}
+    assert not {t for s, t in tables if t in person_level}
+    team = duckdb.connect(str(wh / "data_team.duckdb"), read_only=True)
+    team_tables = {
+        t
+        for (t,) in team.sql("select table_name from duckdb_tables() where schema_name = 'audit'").fetchall()
+    }
+    assert person_level | {"ingest_ledger", "quarantine_summary", "publication"} <= team_tables
+    assert (
+        team.sql("select run_id from audit.publication").fetchone()
+        == con.sql("select run_id from audit.publication").fetchone()
+    )
+    team.close()
     assert total > 60 and passed >= total - 2  # at most the plausibility warnings may fail
     assert len(list((wh / "serving").glob("*.parquet"))) == 9
     assert not list(wh.glob(".serving-*"))  # no temporary left behind
@@ -86,7 +102,7 @@ def test_a_failed_audit_leaves_the_served_file_byte_identical(sample_run, tmp_pa
 
 
 def test_a_corrupted_mart_row_fails_its_suite(sample_run, tmp_path):
-    from dagster_project.checks.asset_checks import GX_CHECKS
+    from dagster_project.checks.asset_checks import gx_results
     from dagster_project.resources import PfpwPaths
 
     _, warehouse = copy_run(sample_run, tmp_path)
@@ -96,8 +112,7 @@ def test_a_corrupted_mart_row_fails_its_suite(sample_run, tmp_path):
         "from marts.fee_collection where year = 2012 limit 1"
     )
     con.close()
-    check = next(c for c in GX_CHECKS if any(k.asset_key.path[-1] == "fee_collection" for k in c.check_keys))
-    result = check(paths=PfpwPaths(warehouse_dir=str(warehouse)))
+    (result,) = gx_results(PfpwPaths(warehouse_dir=str(warehouse)), only={"fee_collection"})
     assert not result.passed
     failed = result.metadata["failed_expectations"].data
     assert any("expect_compound_columns_to_be_unique" in f for f in failed)

@@ -274,21 +274,6 @@ def ingest_audit(context: dg.AssetExecutionContext, paths: PfpwPaths):
     )
 
 
-@dg.asset_check(
-    asset=LEDGER_KEY,
-    name="every_file_balances",
-    blocking=True,
-    description="Across all extracts: rows read = rows loaded + rows quarantined, and the Parquet "
-    "written holds exactly those rows.",
-)
-def every_file_balances(paths: PfpwPaths) -> dg.AssetCheckResult:
-    problems = [p for s in EXTRACTS for p in ledger_balance_problems(paths, s.name)]
-    return dg.AssetCheckResult(
-        passed=not problems,
-        metadata={"problems": len(problems), "first_problems": dg.MetadataValue.json(problems[:20])},
-    )
-
-
 # -------------------------------------------------------------------- the ledger balances
 
 
@@ -321,22 +306,29 @@ def ledger_balance_problems(paths: PfpwPaths, extract: str) -> list[str]:
     ]
 
 
-def build_ledger_check(extract: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=extract_key(extract),
-        name="ledger_balances",
-        blocking=True,
-        description="For every file: rows read = rows loaded + rows quarantined, and the lake and "
-        "quarantine Parquet hold exactly those rows.",
-    )
-    def _check(paths: PfpwPaths) -> dg.AssetCheckResult:
-        problems = ledger_balance_problems(paths, extract)
-        return dg.AssetCheckResult(
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            "ledger_balances",
+            asset=extract_key(s.name),
+            blocking=True,
+            description="For every file: rows read = rows loaded + rows quarantined, and the lake and "
+            "quarantine Parquet hold exactly those rows.",
+        )
+        for s in EXTRACTS
+    ],
+    name="ledger_balances",
+)
+def ledger_balances(paths: PfpwPaths):
+    """Every extract's ledger against its Parquet, in one step."""
+    for s in EXTRACTS:
+        problems = ledger_balance_problems(paths, s.name)
+        yield dg.AssetCheckResult(
+            asset_key=extract_key(s.name),
+            check_name="ledger_balances",
             passed=not problems,
             metadata={"problems": len(problems), "first_problems": dg.MetadataValue.json(problems[:20])},
         )
 
-    return _check
 
-
-LEDGER_CHECKS = [build_ledger_check(s.name) for s in EXTRACTS]
+LEDGER_CHECKS = [ledger_balances]

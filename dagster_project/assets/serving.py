@@ -38,7 +38,7 @@ def build_serving_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         group_name="serving",
         kinds={"duckdb", "parquet"},
         description="<warehouse>/serving.duckdb (schemas marts and audit, no person-level row) and "
-        "serving/*.parquet: what BI reads; <warehouse>/audit.duckdb: the data team's audit tables, "
+        "serving/*.parquet: what BI reads; <warehouse>/data_team.duckdb: the data team's audit tables, "
         "person-level ones included. "
         "Written to a new file, scanned for personal data, fsynced and atomically moved over the served "
         "one, only when every blocking audit of the run passed.",
@@ -62,7 +62,7 @@ def build_serving_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
             metadata={
                 "path": dg.MetadataValue.path(str(pub.path)),
                 "tables": dg.MetadataValue.json(pub.tables),
-                "team_audit_file": dg.MetadataValue.path(str(pub.path.with_name("audit.duckdb"))),
+                "team_audit_file": dg.MetadataValue.path(str(pub.path.with_name("data_team.duckdb"))),
                 "team_tables": dg.MetadataValue.json(pub.team_tables),
                 "audits_passed": sum(r["passed"] for r in results),
                 "audits_warned": sum((not r["passed"]) and r["severity"] == "WARN" for r in results),

@@ -44,63 +44,91 @@ def previous_rows(paths: PfpwPaths, name: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def build_gx_check(spec: MartSpec) -> dg.AssetChecksDefinition:
-    description = (
+def _blocking_description(spec: MartSpec) -> str:
+    return (
         f"Great Expectations suite {spec.name}.blocking: grain {', '.join(spec.grain)} unique, keys not "
         "NULL, rates in 0–100 or NULL, counts and amounts ≥ 0, row count not down by more than the "
         "configured share since the last publication"
         + ("; and district = sum of its townships for every count and amount." if spec.is_district else ".")
     )
 
-    @dg.asset_check(asset=mart_key(spec.name), name="gx_expectations", blocking=True, description=description)
-    def _check(paths: PfpwPaths) -> dg.AssetCheckResult:
-        from dagster_project.checks.gx_runner import GxRunner  # GX's import is slow: only when checking
 
-        runner = GxRunner(paths.warehouse)
-        df = read_mart(paths, spec.name)
-        outcomes = [runner.run(blocking_suite(spec, df, previous_rows(paths, spec.name)), df)]
-        if spec.is_district:
-            sums, diffs = district_sum_frame(df, read_mart(paths, spec.district_of), spec)
-            outcomes.append(runner.run(district_sum_suite(spec, diffs), sums))
-        failed = [f"{o.suite}: {f}" for o in outcomes for f in o.failed]
-        return dg.AssetCheckResult(
-            passed=not failed,
-            metadata={
-                "expectations_evaluated": sum(o.evaluated for o in outcomes),
-                "failed_expectations": dg.MetadataValue.json(failed),
-                "rows": len(df),
-                "data_docs": dg.MetadataValue.path(str(runner.docs / "index.html")),
-            },
-            description="; ".join(failed[:5]) if failed else None,
-        )
-
-    return _check
-
-
-def build_warning_check(spec: MartSpec) -> dg.AssetChecksDefinition:
-    bounds = ", ".join(f"{c} in [{lo}, {hi}]" for c, (lo, hi) in spec.warn_bounds.items())
-
-    @dg.asset_check(
-        asset=mart_key(spec.name),
-        name="gx_plausibility",
-        blocking=False,
-        description=f"Warning only (does not block publication): {bounds}.",
+GX_SPECS = [
+    dg.AssetCheckSpec(
+        "gx_expectations", asset=mart_key(s.name), blocking=True, description=_blocking_description(s)
     )
-    def _check(paths: PfpwPaths) -> dg.AssetCheckResult:
-        from dagster_project.checks.gx_runner import GxRunner  # GX's import is slow: only when checking
+    for s in MARTS
+] + [
+    dg.AssetCheckSpec(
+        "gx_plausibility",
+        asset=mart_key(s.name),
+        blocking=False,
+        description="Warning only (does not block publication): "
+        + ", ".join(f"{c} in [{lo}, {hi}]" for c, (lo, hi) in s.warn_bounds.items())
+        + ".",
+    )
+    for s in MARTS
+    if s.warn_bounds
+]
 
-        runner = GxRunner(paths.warehouse)
-        outcome = runner.run(warning_suite(spec), read_mart(paths, spec.name))
-        return dg.AssetCheckResult(
-            passed=outcome.success,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"failed_expectations": dg.MetadataValue.json(outcome.failed)},
-        )
 
-    return _check
+def gx_results(paths: PfpwPaths, only: set[str] | None = None) -> list[dg.AssetCheckResult]:
+    """Every mart's suites with one GX context, then the Data Docs pages of these validations, once."""
+    from dagster_project.checks.gx_runner import GxRunner  # GX's import is slow: only when checking
+
+    runner = GxRunner.for_warehouse(paths.warehouse)
+    results = []
+    try:
+        for spec in MARTS:
+            if only and spec.name not in only:
+                continue
+            df = read_mart(paths, spec.name)
+            outcomes = [runner.run(blocking_suite(spec, df, previous_rows(paths, spec.name)), df)]
+            if spec.is_district:
+                sums, diffs = district_sum_frame(df, read_mart(paths, spec.district_of), spec)
+                outcomes.append(runner.run(district_sum_suite(spec, diffs), sums))
+            failed = [f"{o.suite}: {f}" for o in outcomes for f in o.failed]
+            results.append(
+                dg.AssetCheckResult(
+                    asset_key=mart_key(spec.name),
+                    check_name="gx_expectations",
+                    passed=not failed,
+                    metadata={
+                        "expectations_evaluated": sum(o.evaluated for o in outcomes),
+                        "failed_expectations": dg.MetadataValue.json(failed),
+                        "rows": len(df),
+                        "data_docs": dg.MetadataValue.path(str(runner.docs / "index.html")),
+                    },
+                    description="; ".join(failed[:5]) if failed else None,
+                )
+            )
+            if spec.warn_bounds:
+                outcome = runner.run(warning_suite(spec), df)
+                results.append(
+                    dg.AssetCheckResult(
+                        asset_key=mart_key(spec.name),
+                        check_name="gx_plausibility",
+                        passed=outcome.success,
+                        severity=dg.AssetCheckSeverity.WARN,
+                        metadata={"failed_expectations": dg.MetadataValue.json(outcome.failed)},
+                    )
+                )
+    finally:
+        runner.build_docs()  # failures too: the Data Docs are where a failed audit is read
+    return results
 
 
-GX_CHECKS = [build_gx_check(s) for s in MARTS] + [build_warning_check(s) for s in MARTS if s.warn_bounds]
+@dg.multi_asset_check(
+    specs=GX_SPECS,
+    name="gx_audits",
+    description="The Great Expectations suites of every mart, in one step with one GX context; the Data Docs "
+    "pages of the run are built once at the end (offline).",
+)
+def gx_audits(paths: PfpwPaths):
+    yield from gx_results(paths)
+
+
+GX_CHECKS = [gx_audits]
 
 
 def failed_expectations(metadata: dict) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pandas as pd
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 import great_expectations as gx  # noqa: E402
+from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier  # noqa: E402
 
 ASSETS_DIR = Path(__file__).resolve().parent / "docs_assets"
 SITE = "pfpw"
@@ -48,7 +50,27 @@ def _describe(result) -> str:
     return f"{cfg.type}({target}){extra}"
 
 
+_RUNNERS: dict[tuple[Path, int], GxRunner] = {}
+
+
+def _config_id(warehouse: Path) -> int:
+    try:
+        return (warehouse / "gx" / "great_expectations.yml").stat().st_ino
+    except OSError:
+        return 0
+
+
 class GxRunner:
+    @classmethod
+    def for_warehouse(cls, warehouse: Path) -> GxRunner:
+        """One context per warehouse and process: opening the file context costs about half a second."""
+        key = (warehouse.resolve(), _config_id(warehouse))
+        runner = _RUNNERS.get(key)
+        if runner is None:
+            runner = cls(warehouse)
+            _RUNNERS[(warehouse.resolve(), _config_id(warehouse))] = runner
+        return runner
+
     def __init__(self, warehouse: Path):
         self.root = warehouse / "gx"
         self.docs = warehouse / "docs" / "gx"
@@ -66,6 +88,8 @@ class GxRunner:
             # a warehouse folder that was moved or copied: its docs go where it now is
             self.context.update_data_docs_site(site_name=SITE, site_config=site_config)
         self.source = self.context.data_sources.add_or_update_pandas(name="marts")
+        self._pending: list = []  # validation results and suites whose pages are not built yet
+        self._docs_since = 0
 
     def run(self, suite: gx.ExpectationSuite, df: pd.DataFrame) -> SuiteOutcome:
         name = suite.name
@@ -82,18 +106,23 @@ class GxRunner:
             gx.ValidationDefinition(name=name, data=batch, suite=suite)
         )
         checkpoint = self.context.checkpoints.add_or_update(
-            gx.Checkpoint(
-                name=name,
-                validation_definitions=[vd],
-                result_format="SUMMARY",
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[SITE])],
-            )
+            gx.Checkpoint(name=name, validation_definitions=[vd], result_format="SUMMARY", actions=[])
         )
+        if not self._pending:
+            self._docs_since = time.time_ns()
         result = checkpoint.run(batch_parameters={"dataframe": df})
+        self._pending += [*result.run_results.keys(), ExpectationSuiteIdentifier(name=name)]
         results = [r for vr in result.run_results.values() for r in vr.results]
         failed = [_describe(r) for r in results if not r.success]
-        make_offline(self.docs)
         return SuiteOutcome(name, bool(result.success), len(results), failed)
+
+    def build_docs(self) -> None:
+        """The Data Docs pages of the validations run since the last call, the index, then offline assets."""
+        if not self._pending:
+            return
+        self.context.build_data_docs(site_names=[SITE], resource_identifiers=self._pending, build_index=True)
+        make_offline(self.docs, since_ns=self._docs_since)  # only the pages just written
+        self._pending = []
 
 
 # ------------------------------------------------------------------ offline Data Docs
@@ -125,15 +154,22 @@ REMOTE_ASSET_SRC = re.compile(
 )
 
 
-def make_offline(site: Path) -> list[str]:
-    """Copy the vendored assets into the site and point every page at them; return what stayed remote."""
+def make_offline(site: Path, since_ns: int = 0) -> list[str]:
+    """Copy the vendored assets into the site and point its pages (those written since ``since_ns``) at them.
+
+    Returns what stayed remote in the pages looked at. Only new pages are rewritten after a
+    validation, so a night's cost does not grow with the years of results the site holds.
+    """
     if not site.exists():
         return []
     target = site / "static" / "vendor"
-    if ASSETS_DIR.exists():
+    if ASSETS_DIR.exists() and not (target / ".complete").exists():
         shutil.copytree(ASSETS_DIR / "vendor", target, dirs_exist_ok=True)
+        (target / ".complete").touch()
     remaining: list[str] = []
     for page in site.rglob("*.html"):
+        if since_ns and page.stat().st_mtime_ns < since_ns:
+            continue
         html = page.read_text(encoding="utf-8")
         prefix = os.path.relpath(target, page.parent).replace(os.sep, "/")
         new = html

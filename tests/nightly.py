@@ -1,0 +1,358 @@
+"""Many nights on one instance: random landing-zone changes, each night compared with a fresh build.
+
+The invariant (issue "nightly operations"): after any sequence of landing-zone changes, night
+after night on one persistent Dagster instance and warehouse, the served marts and audit tables
+equal those of a fresh `pfpw run` on the final landing zone in an empty warehouse with an empty
+instance, cell for cell. Used by ``tests/test_nightly_invariant.py`` (small, in ``make test``)
+and by ``make soak`` (``python -m tests.nightly``: many sequences, the sample's seed and a
+second generated district).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.settings import PROJECT_DIR
+
+SAMPLE = PROJECT_DIR / "sources"
+AGENCIES = ("township", "hospital", "court", "finance")
+# columns that name the run that wrote a row, not what the landing zone holds
+RUN_COLUMNS = {"run_id", "ingested_at", "published_at", "evaluated_at", "duckdb_version", "storage_version"}
+SKIP_TABLES = {"audit.publication", "audit.audit_results"}  # one row per run / per check of the run
+KEYS = ("nightly-key-one", "nightly-key-two")
+
+
+# ------------------------------------------------------------------ landing zones
+
+
+def small_zone(out: Path, sample: Path = SAMPLE, townships: int = 3) -> Path:
+    """A few townships of a sample, two years: reference filtered, their workbooks, every other agency."""
+    out.mkdir(parents=True, exist_ok=True)
+    ref = sample / "reference"
+    (out / "reference").mkdir()
+    towns = (ref / "townships.csv").read_text(encoding="utf-8").splitlines()
+    keep = [line.split(",")[0] for line in towns[1 : townships + 1]]
+    for name in ("townships.csv", "villages.csv", "service_stations.csv"):
+        lines = (ref / name).read_text(encoding="utf-8").splitlines()
+        col = lines[0].split(",").index("township_code")
+        rows = [ln for ln in lines[1:] if ln.split(",")[col] in keep]
+        (out / "reference" / name).write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    shutil.copy(ref / "hospitals.csv", out / "reference" / "hospitals.csv")
+    for month in sorted(p.name for p in (sample / "township").iterdir()):
+        for code in keep:
+            src = sample / "township" / month / f"{code}.xlsx"
+            if src.exists():
+                (out / "township" / month).mkdir(parents=True, exist_ok=True)
+                shutil.copy(src, out / "township" / month / src.name)
+    for agency in ("hospital", "court", "finance"):
+        shutil.copytree(sample / agency, out / agency)
+    return out
+
+
+# ------------------------------------------------------------------ changes
+
+
+@dataclass
+class World:
+    """The landing zone and what is held back (not yet delivered) or was withdrawn, for one sequence."""
+
+    zone: Path
+    pool: Path  # deliveries not yet in the landing zone
+    rng: random.Random
+    key: str = KEYS[0]
+    log: list[str] = field(default_factory=list)
+
+    def months(self, agency: str, where: Path | None = None) -> list[str]:
+        folder = (where or self.zone) / agency
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+    # -- each change returns a description, or None when it does not apply tonight
+    def late_month(self) -> str | None:
+        choices = [(a, m) for a in AGENCIES for m in self.months(a, self.pool)]
+        if not choices:
+            return None
+        agency, month = self.rng.choice(choices)
+        shutil.move(self.pool / agency / month, self.zone / agency / month)
+        return f"{agency}/{month} arrives"
+
+    def withdraw_month(self) -> str | None:
+        choices = [(a, m) for a in AGENCIES for m in self.months(a)]
+        if len(choices) < 8:
+            return None
+        agency, month = self.rng.choice(choices)
+        (self.pool / agency).mkdir(parents=True, exist_ok=True)
+        shutil.move(self.zone / agency / month, self.pool / agency / month)  # it may come back later
+        return f"{agency}/{month} withdrawn"
+
+    def withdraw_file(self) -> str | None:
+        files = [
+            p for a in ("hospital", "finance", "court") for p in (self.zone / a).glob("*/*") if p.is_file()
+        ]
+        if not files:
+            return None
+        victim = self.rng.choice(sorted(files))
+        victim.unlink()
+        return f"{victim.relative_to(self.zone)} withdrawn"
+
+    def correction(self) -> str | None:
+        files = sorted(
+            p
+            for pattern in ("finance/*/fee_payments.csv", "hospital/*/*_births.csv")
+            for p in self.zone.glob(pattern)
+        )
+        if not files:
+            return None
+        path = self.rng.choice(files)
+        encoding = "gbk" if path.parent.parent.name == "hospital" else "utf-8-sig"
+        lines = path.read_bytes().decode(encoding).splitlines()
+        if len(lines) < 2:
+            return None
+        i = self.rng.randrange(1, len(lines))
+        cells = lines[i].split(",")
+        if path.name == "fee_payments.csv":
+            cells[3] = f"{float(cells[3].replace(',', '')) + 1:.2f}"  # a corrected amount
+        elif self.rng.random() < 0.5:
+            cells[6] = str(int(cells[6]) + 10)  # a corrected birth weight
+        else:
+            cells[2] = cells[2][:17] + (
+                "0" if cells[2][17] != "0" else "1"
+            )  # a bad check character: quarantined
+        lines[i] = ",".join(cells)
+        path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+        return f"{path.relative_to(self.zone)} corrected (line {i + 1})"
+
+    def reference_change(self) -> str | None:
+        path = self.zone / "reference" / "service_stations.csv"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        i = self.rng.randrange(1, len(lines))
+        cells = lines[i].split(",")
+        cells[-1] = "" if cells[-1] else "2012-07-01"  # a station closes mid-2012, or reopens
+        lines[i] = ",".join(cells)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return f"reference/service_stations.csv: station {cells[0]} closed_on={cells[-1] or 'empty'}"
+
+    def new_key(self) -> str | None:
+        self.key = KEYS[1] if self.key == KEYS[0] else KEYS[0]
+        return "new PII key"
+
+    def unchanged(self) -> str | None:
+        return "nothing changes"
+
+    CHANGES = (
+        "late_month",
+        "withdraw_month",
+        "withdraw_file",
+        "correction",
+        "reference_change",
+        "new_key",
+        "unchanged",
+    )
+
+    def night(self) -> list[str]:
+        done = []
+        for _ in range(self.rng.choice((1, 1, 2))):
+            while True:
+                what = getattr(self, self.rng.choice(self.CHANGES))()
+                if what:
+                    done.append(what)
+                    break
+        return done
+
+
+def start_world(base: Path, root: Path, rng: random.Random) -> World:
+    """The base zone with some deliveries held back: months of each agency (early, middle, late) and a whole agency."""
+    zone, pool = root / "zone", root / "pool"
+    shutil.copytree(base, zone)
+    pool.mkdir()
+    world = World(zone, pool, rng)
+    late_agency = rng.choice(("court", "finance"))
+    shutil.move(zone / late_agency, pool / late_agency)  # a new agency folder, later
+    for agency in AGENCIES:
+        months = world.months(agency)
+        for month in rng.sample(months, k=min(3, max(0, len(months) - 12))):
+            (pool / agency).mkdir(parents=True, exist_ok=True)
+            shutil.move(zone / agency / month, pool / agency / month)
+    return world
+
+
+# ------------------------------------------------------------------ runs and comparison
+
+
+@contextlib.contextmanager
+def environment(**values: str) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run(sources: Path, warehouse: Path, instance, key: str):
+    from dagster_project.pipeline import run_pipeline
+
+    with environment(PFPW_SOURCES_DIR=str(sources), PFPW_WAREHOUSE_DIR=str(warehouse), PFPW_PII_KEY=key):
+        return run_pipeline(sources, warehouse, instance, out=open(os.devnull, "w"))  # noqa: SIM115
+
+
+def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every table of serving.duckdb and data_team.duckdb, rows sorted, without the columns that name a run."""
+    out: dict[str, list[tuple]] = {}
+    for name in ("serving.duckdb", "data_team.duckdb"):
+        con = duckdb.connect(str(warehouse / name), read_only=True)
+        try:
+            for schema, table in con.sql(
+                "select schema_name, table_name from duckdb_tables() order by 1, 2"
+            ).fetchall():
+                if f"{schema}.{table}" in SKIP_TABLES:
+                    continue
+                cols = [
+                    c
+                    for (c,) in con.execute(
+                        "select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
+                        "order by column_index",
+                        [schema, table],
+                    ).fetchall()
+                    if c not in RUN_COLUMNS
+                ]
+                select = ", ".join(f'"{c}"' for c in cols)
+                rows = con.sql(f'select {select} from "{schema}"."{table}"').fetchall()
+                out[f"{name}:{schema}.{table}"] = sorted(rows, key=repr)
+        finally:
+            con.close()
+    return out
+
+
+def differences(a: dict, b: dict, limit: int = 5) -> list[str]:
+    found = []
+    for table in sorted(set(a) | set(b)):
+        if table not in a or table not in b:
+            found.append(f"{table}: only in {'the nightly' if table in a else 'the fresh'} build")
+            continue
+        if a[table] != b[table]:
+            only_a = [r for r in a[table] if r not in b[table]][:limit]
+            only_b = [r for r in b[table] if r not in a[table]][:limit]
+            found.append(
+                f"{table}: {len(a[table])} vs {len(b[table])} rows; nightly only {only_a}; fresh only {only_b}"
+            )
+    return found
+
+
+def landing_digest(zone: Path) -> str:
+    from dagster_project.state import landing_digest as digest
+
+    return digest(zone)[0]
+
+
+def run_sequence(base: Path, root: Path, seed: int, nights: int, say=print) -> list[str]:
+    """One random sequence: returns the differences found (empty when the invariant holds every night)."""
+    import dagster as dg
+
+    rng = random.Random(seed)
+    world = start_world(base, root / f"seq{seed}", rng)
+    warehouse = root / f"seq{seed}" / "warehouse"
+    fresh_cache: dict[tuple[str, str], dict] = {}
+    problems: list[str] = []
+    (root / f"seq{seed}" / "dagster_home").mkdir(parents=True)
+    with dg.instance_for_test(temp_dir=str(root / f"seq{seed}" / "dagster_home")) as instance:
+        for night in range(nights + 1):
+            changes = ["first night"] if night == 0 else world.night()
+            t0 = time.monotonic()
+            outcome = run(world.zone, warehouse, instance, world.key)
+            nightly_s = time.monotonic() - t0
+            if not outcome.success:
+                problems.append(
+                    f"seed {seed} night {night} ({changes}): the nightly run failed: {outcome.summary()}"
+                )
+                break
+            cache_key = (landing_digest(world.zone), world.key)
+            if cache_key not in fresh_cache:
+                fresh = root / f"seq{seed}" / f"fresh{night}"
+                result = run(world.zone, fresh, dg.DagsterInstance.ephemeral(), world.key)
+                if not result.success:
+                    problems.append(f"seed {seed} night {night}: the fresh build failed: {result.summary()}")
+                    break
+                fresh_cache[cache_key] = snapshot(fresh)
+                shutil.rmtree(fresh)
+            diff = differences(snapshot(warehouse), fresh_cache[cache_key])
+            say(
+                f"seed {seed} night {night}: {'; '.join(changes)} -> "
+                f"{'nothing new' if outcome.nothing_new_since else 'published'} in {nightly_s:.0f}s, "
+                f"{'EQUAL to a fresh build' if not diff else 'DIFFERENT'}"
+            )
+            if diff:
+                problems += [f"seed {seed} night {night} after {changes}: {d}" for d in diff]
+                break
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`make soak`: many sequences on the sample's seed and on a generated second district."""
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sequences", type=int, default=30)
+    parser.add_argument("--nights", type=int, default=4)
+    parser.add_argument("--townships", type=int, default=3)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args(argv)
+    root = Path(tempfile.mkdtemp(prefix="pfpw-soak-"))
+    from dagster_project.synth.writer import generate
+
+    generate(root / "two", seed=2012, districts=2)
+    bases = {"sample": small_zone(root / "base-sample", SAMPLE, args.townships)}
+    second = root / "two-second"
+    _second_district(root / "two", second)
+    bases["second district"] = small_zone(root / "base-second", second, args.townships)
+    failures, start = [], time.monotonic()
+    for i in range(args.sequences):
+        name = "sample" if i % 2 == 0 else "second district"
+        failures += run_sequence(bases[name], root / f"s{i}", seed=1000 + i, nights=args.nights)
+        if not args.keep:
+            shutil.rmtree(root / f"s{i}", ignore_errors=True)
+    print(
+        f"soak: {args.sequences} sequences of {args.nights} nights (sample and a second district): "
+        f"{len(failures)} differences in {time.monotonic() - start:.0f}s"
+    )
+    for f in failures:
+        print("  " + f)
+    return 1 if failures else 0
+
+
+def _second_district(two: Path, out: Path) -> None:
+    """The landing zone of `generate --districts 2` restricted to its second district (331004)."""
+    shutil.copytree(two, out)
+    for name in ("townships.csv", "villages.csv", "service_stations.csv", "hospitals.csv"):
+        path = out / "reference" / name
+        lines = path.read_text(encoding="utf-8").splitlines()
+        col = lines[0].split(",").index("township_code")
+        rows = [ln for ln in lines[1:] if ln.split(",")[col].startswith("331004")]
+        path.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    hospitals = {
+        ln.split(",")[0] for ln in (out / "reference" / "hospitals.csv").read_text().splitlines()[1:]
+    }
+    for p in list((out / "township").rglob("*.xlsx")):
+        if not p.name.startswith("331004"):
+            p.unlink()
+    for p in list((out / "hospital").rglob("*.csv")):
+        if p.name.split("_")[0] not in hospitals:
+            p.unlink()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

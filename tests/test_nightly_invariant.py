@@ -1,0 +1,23 @@
+"""Night after night on one instance, whatever lands, the served files equal a fresh build (tests/nightly.py)."""
+
+import os
+
+import pytest
+
+from tests import nightly
+
+pytestmark = pytest.mark.xdist_group("nightly")
+
+SEQUENCES = int(os.environ.get("PFPW_NIGHTLY_SEQUENCES", "5"))
+NIGHTS = int(os.environ.get("PFPW_NIGHTLY_NIGHTS", "4"))
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    return nightly.small_zone(tmp_path_factory.mktemp("nightly") / "base")
+
+
+@pytest.mark.parametrize("seed", range(SEQUENCES))
+def test_random_nights_equal_a_fresh_build(base, tmp_path, seed):
+    problems = nightly.run_sequence(base, tmp_path, seed=seed, nights=NIGHTS)
+    assert not problems, "\n".join(problems)

@@ -1,0 +1,267 @@
+"""Nightly operations: keys per file, withdrawn months, late months, the PII key, what a run prints."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from dagster_project.lake import Lake
+from dagster_project.settings import DBT_PROJECT_DIR, PROJECT_DIR
+from tests import factories as f
+from tests.conftest import TEST_KEY, ingest_all
+from tests.test_ingest_faults import lake_rows
+
+M = "2012-03"
+
+
+def _two_hospitals(src: Path) -> None:
+    ref = src / "reference" / "hospitals.csv"
+    ref.write_text(ref.read_text(encoding="utf-8") + f"H02,区中医院,{f.T1}\n", encoding="utf-8")
+
+
+def quarantined(wh: Path, extract: str) -> pl.DataFrame:
+    return Lake(wh).quarantine().filter(pl.col("extract") == extract)
+
+
+def test_the_same_key_in_two_files_is_supersession_not_a_duplicate(small_zone, tmp_path):
+    """Two hospitals' files of one month share a certificate number: both rows load, whatever the batching."""
+    _two_hospitals(small_zone)
+    wh = tmp_path / "wh"
+    shared = "P011200001"
+    f.write_hospital_births(
+        small_zone / "hospital" / M / "H01_births.csv",
+        [
+            f.hospital_row(shared),
+            f.hospital_row("P011200002"),
+            f.hospital_row("P011200002"),
+        ],  # a repeat in-file
+    )
+    h02 = small_zone / "hospital" / M / "H02_births.csv"
+    f.write_hospital_births(h02, [f.hospital_row(shared, hospital="H02")])
+
+    cold = ingest_all(small_zone, wh)
+    assert (cold.rows_read, cold.rows_loaded, cold.rows_quarantined) == (4, 3, 1)
+    q = quarantined(wh, "hospital_births")
+    assert q["source_file"].to_list() == [f"hospital/{M}/H01_births.csv"]  # only the in-file repeat
+    assert "repeats an earlier row of this file" in q["reasons"].to_list()[0][0]
+    assert sorted(lake_rows(wh, "hospital_births")["birth_certificate_no"]) == [shared, shared, "P011200002"]
+
+    # H02 re-delivers its file alone (a corrected weight): the outcome is the cold run's
+    f.write_hospital_births(h02, [f.hospital_row(shared, hospital="H02", weight=3300)])
+    again = ingest_all(small_zone, wh)
+    assert (again.files_ingested, again.rows_loaded, again.rows_quarantined) == (1, 1, 0)
+    assert sorted(lake_rows(wh, "hospital_births")["birth_certificate_no"]) == [shared, shared, "P011200002"]
+    assert quarantined(wh, "hospital_births").height == 1
+
+    # dbt resolves the shared key by the contract's rule: the later file name is current
+    dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
+    result = subprocess.run(
+        [
+            dbt,
+            "run",
+            "--select",
+            "+superseded_rows",
+            "stg_hospital__births",
+            "--target-path",
+            str(tmp_path / "dbt_target"),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, "PFPW_WAREHOUSE_DIR": str(wh)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    con = duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True)
+    rows = con.sql(
+        "select source_file, superseded_by_file from audit.superseded_rows where extract = 'hospital_births'"
+    ).fetchall()
+    current = con.sql(
+        "select source_file, birth_weight_g from staging.stg_hospital__births where birth_certificate_no = ?",
+        params=[shared],
+    ).fetchall()
+    con.close()
+    assert rows == [(f"hospital/{M}/H01_births.csv", f"hospital/{M}/H02_births.csv")]
+    assert current == [(f"hospital/{M}/H02_births.csv", 3300)]
+
+
+def test_a_withdrawn_month_folder_leaves_the_lake(small_zone, tmp_path):
+    wh = tmp_path / "wh"
+    for month in ("2012-03", "2012-04"):
+        f.write_finance(
+            small_zone / "finance" / month / "fee_payments.csv",
+            f.PAYMENT_HEADER,
+            [[f"R{month}", "D1", f"{month}-02", "100.00", "现金"]],
+        )
+    ingest_all(small_zone, wh)
+    assert lake_rows(wh, "finance_fee_payments").height == 2
+    shutil.rmtree(small_zone / "finance" / "2012-03")
+    report = ingest_all(small_zone, wh)
+    assert report.files_removed == 1
+    assert lake_rows(wh, "finance_fee_payments")["receipt_no"].to_list() == ["R2012-04"]
+    shutil.rmtree(small_zone / "finance")  # the whole agency folder
+    ingest_all(small_zone, wh)
+    assert lake_rows(wh, "finance_fee_payments").height == 0
+
+
+def test_months_arriving_in_any_order_are_all_ingested(small_zone, tmp_path):
+    """The bug of a partition range: months known later but earlier in time were skipped."""
+    wh = tmp_path / "wh"
+
+    def deliver(month: str) -> None:
+        f.write_finance(
+            small_zone / "finance" / month / "fee_payments.csv",
+            f.PAYMENT_HEADER,
+            [[f"R{month}", "D1", f"{month}-02", "100.00", "现金"]],
+        )
+
+    for month in ("2012-04", "2012-05", "2012-12"):
+        deliver(month)
+    ingest_all(small_zone, wh)
+    for month in ("2012-01", "2012-08", "2013-01"):  # before, between and after the known months
+        deliver(month)
+        ingest_all(small_zone, wh)
+    assert sorted(lake_rows(wh, "finance_fee_payments")["reporting_month"]) == [
+        "2012-01",
+        "2012-04",
+        "2012-05",
+        "2012-08",
+        "2012-12",
+        "2013-01",
+    ]
+
+
+# ------------------------------------------------------------------ pfpw run as a user runs it
+
+
+def pfpw(*args: str, env: dict | None = None, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dagster_project.cli", *args],
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_pfpw_run_refuses_to_start_without_a_pii_key(small_zone, tmp_path, value):
+    env = {k: v for k, v in os.environ.items() if k != "PFPW_PII_KEY"}
+    if value is not None:
+        env["PFPW_PII_KEY"] = value
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dagster_project.cli",
+            "run",
+            "--sources",
+            str(small_zone),
+            "--warehouse",
+            str(tmp_path),
+        ],
+        env={**env, "DAGSTER_HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "PFPW_PII_KEY" in result.stderr
+    assert not (tmp_path / "lake").exists()  # nothing was written
+
+
+def test_the_makefile_passes_the_sample_key_explicitly():
+    make = (PROJECT_DIR / "Makefile").read_text(encoding="utf-8")
+    assert "export PFPW_PII_KEY ?= $(SAMPLE_PII_KEY)" in make
+    from dagster_project import settings
+
+    assert f"SAMPLE_PII_KEY := {settings.SAMPLE_PII_KEY}" in make
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """A small landing zone run cold, then again with nothing new, then with one corrected file, then re-keyed."""
+    from tests.nightly import small_zone
+
+    base = tmp_path_factory.mktemp("ops")
+    sources = small_zone(base / "sources")
+    env = {
+        "DAGSTER_HOME": str(base / "home"),
+        "PFPW_PII_KEY": TEST_KEY.decode(),
+        "PFPW_SOURCES_DIR": str(sources),
+        "PFPW_WAREHOUSE_DIR": str(base / "warehouse"),
+    }
+    (base / "home").mkdir()
+    runs = {"cold": pfpw("run", env=env)}
+    runs["nothing new"] = pfpw("run", env=env)
+    payments = sources / "finance" / M / "fee_payments.csv"
+    payments.write_bytes(payments.read_bytes() + "JKX1,D-unknown,2012-03-05,12.00,现金\r\n".encode())
+    runs["corrected"] = pfpw("run", env=env)
+    runs["re-keyed"] = pfpw("run", env={**env, "PFPW_PII_KEY": "another-key"})
+    return {"runs": runs, "env": env, "base": base, "sources": sources}
+
+
+@pytest.mark.xdist_group("small_run")
+def test_a_successful_run_prints_a_line_per_stage_and_little_else(small_run):
+    cold = small_run["runs"]["cold"]
+    assert cold.returncode == 0, cold.stdout + cold.stderr
+    lines = cold.stdout.splitlines()
+    assert len(lines) <= 40, cold.stdout
+    for stage in ("state", "inventory", "reference", "ingest township", "ingest hospital", "ingest court"):
+        assert any(line.strip().startswith(stage) for line in lines), stage
+    for stage in ("ingest finance", "ledger", "dbt", "audits", "publish"):
+        assert any(line.strip().startswith(stage) for line in lines), stage
+    assert "SUCCESS" in cold.stdout and "DEBUG" not in cold.stdout and "STEP_" not in cold.stdout
+    assert "Running with dbt" not in cold.stdout  # dbt's own log goes to the run's log file
+    logs = list((small_run["base"] / "warehouse" / "logs").glob("*.log"))
+    assert any("Running with dbt" in p.read_text(encoding="utf-8") for p in logs)
+
+
+@pytest.mark.xdist_group("small_run")
+def test_nothing_new_publishes_nothing_and_says_since_when(small_run):
+    cold, quiet = small_run["runs"]["cold"], small_run["runs"]["nothing new"]
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    first_id = re.search(r"pfpw run ([0-9a-f-]{36}): SUCCESS", cold.stdout).group(1)
+    assert f"nothing new since publication {first_id}" in quiet.stdout
+    assert "dbt" not in [line.split()[0] for line in quiet.stdout.splitlines() if line.startswith("  ")]
+    # the run is recorded in the instance, like every other
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(small_run["env"]["DAGSTER_HOME"]) as instance:
+        records = instance.get_run_records(dg.RunsFilter(tags={"pfpw/nothing_new_since": first_id}))
+    assert len(records) == 1 and records[0].dagster_run.is_success
+
+
+@pytest.mark.xdist_group("small_run")
+def test_a_corrected_file_is_read_alone_and_a_new_key_is_announced(small_run):
+    corrected, rekeyed = small_run["runs"]["corrected"], small_run["runs"]["re-keyed"]
+    assert corrected.returncode == 0, corrected.stdout + corrected.stderr
+    finance = next(
+        line for line in corrected.stdout.splitlines() if line.strip().startswith("ingest finance")
+    )
+    assert "(1 read, 47 unchanged)" in finance
+    assert "re-keying" not in corrected.stdout
+    assert rekeyed.returncode == 0, rekeyed.stdout + rekeyed.stderr
+    files = len([p for p in small_run["sources"].rglob("*") if p.is_file() and "reference" not in p.parts])
+    assert f"re-keying: {files} files re-ingested" in rekeyed.stdout
+
+
+def test_a_failed_step_prints_its_root_cause_and_the_run_id(small_zone, tmp_path):
+    """A reference table that cannot be read fails the run: the message is the cause, not Dagster's wrapper."""
+    (small_zone / "reference" / "villages.csv").write_bytes("村".encode("gbk") * 3)
+    env = {"DAGSTER_HOME": str(tmp_path / "home"), "PFPW_PII_KEY": TEST_KEY.decode()}
+    (tmp_path / "home").mkdir()
+    result = pfpw("run", "--sources", str(small_zone), "--warehouse", str(tmp_path / "wh"), env=env)
+    assert result.returncode == 1
+    assert "FAILED" in result.stdout
+    error = next(line for line in result.stdout.splitlines() if "ERROR in" in line)
+    assert "DagsterExecutionStepExecutionError" not in error and "Error occurred while executing" not in error
+    run_id = re.search(r"pfpw run ([0-9a-f-]{36}): FAILED", result.stdout).group(1)
+    assert f"http://127.0.0.1:3000/runs/{run_id}" in result.stdout
