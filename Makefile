@@ -15,7 +15,7 @@ export PFPW_PII_KEY ?= $(SAMPLE_PII_KEY)
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
-.PHONY: install run test lint format ui serve sample bench clean
+.PHONY: install run test lint format ui serve sample bench soak clean
 
 install: $(VENV)/.installed
 
@@ -69,8 +69,12 @@ serve: install  ## production webserver + daemon (http://$(UI_HOST):$(UI_PORT));
 sample: install  ## regenerate the committed sample landing zone (deterministic)
 	rm -rf sources && $(BIN)/pfpw generate --out sources --seed 2012
 
-bench: install
+bench: install  ## the nights of the sample (cold, nothing new, one corrected file), then sizes
+	$(BIN)/python benchmarks/nightly.py
 	$(BIN)/python benchmarks/run.py
+
+soak: install  ## many random sequences of nights on one instance, each night compared with a fresh build
+	$(BIN)/python -m tests.nightly --sequences $(or $(SEQUENCES),30) --nights $(or $(NIGHTS),4)
 
 clean:
 	rm -rf warehouse .dagster dbt/target dbt/logs

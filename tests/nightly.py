@@ -303,34 +303,57 @@ def run_sequence(base: Path, root: Path, seed: int, nights: int, say=print) -> l
 
 def main(argv: list[str] | None = None) -> int:
     """`make soak`: many sequences on the sample's seed and on a generated second district."""
+    import subprocess
     import tempfile
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sequences", type=int, default=30)
     parser.add_argument("--nights", type=int, default=4)
     parser.add_argument("--townships", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="processes, each taking every n-th sequence")
+    parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--root", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
-    root = Path(tempfile.mkdtemp(prefix="pfpw-soak-"))
-    from dagster_project.synth.writer import generate
+    start = time.monotonic()
+    if args.worker is None:
+        root = Path(tempfile.mkdtemp(prefix="pfpw-soak-"))
+        from dagster_project.synth.writer import generate
 
-    generate(root / "two", seed=2012, districts=2)
-    bases = {"sample": small_zone(root / "base-sample", SAMPLE, args.townships)}
-    second = root / "two-second"
-    _second_district(root / "two", second)
-    bases["second district"] = small_zone(root / "base-second", second, args.townships)
-    failures, start = [], time.monotonic()
-    for i in range(args.sequences):
+        generate(root / "two", seed=2012, districts=2)
+        small_zone(root / "base-sample", SAMPLE, args.townships)
+        _second_district(root / "two", root / "two-second")
+        small_zone(root / "base-second", root / "two-second", args.townships)
+        common = [f"--sequences={args.sequences}", f"--nights={args.nights}", f"--root={root}"]
+        common += [f"--workers={args.workers}"] + (["--keep"] if args.keep else [])
+        procs = [
+            subprocess.Popen([sys.executable, "-m", "tests.nightly", *common, f"--worker={w}"])
+            for w in range(args.workers)
+        ]
+        codes = [p.wait() for p in procs]
+        failed = sum(1 for c in codes if c)
+        print(
+            f"soak: {args.sequences} sequences of {args.nights} nights (sample and a second district), "
+            f"{args.workers} worker(s): {'ALL EQUAL to fresh builds' if not failed else 'DIFFERENCES FOUND'} "
+            f"in {time.monotonic() - start:.0f}s"
+        )
+        return 1 if failed else 0
+    root = Path(args.root)
+    bases = {"sample": root / "base-sample", "second district": root / "base-second"}
+    failures = []
+    for i in range(args.worker, args.sequences, args.workers):
         name = "sample" if i % 2 == 0 else "second district"
-        failures += run_sequence(bases[name], root / f"s{i}", seed=1000 + i, nights=args.nights)
+        failures += run_sequence(
+            bases[name],
+            root / f"s{i}",
+            seed=1000 + i,
+            nights=args.nights,
+            say=lambda m, n=name: print(f"[{n}] {m}", flush=True),
+        )
         if not args.keep:
             shutil.rmtree(root / f"s{i}", ignore_errors=True)
-    print(
-        f"soak: {args.sequences} sequences of {args.nights} nights (sample and a second district): "
-        f"{len(failures)} differences in {time.monotonic() - start:.0f}s"
-    )
     for f in failures:
-        print("  " + f)
+        print("  DIFFERENCE " + f, flush=True)
     return 1 if failures else 0
 
 
