@@ -26,7 +26,16 @@ CORRECTED = Path("finance") / "2012-06" / "fee_payments.csv"
 
 def pfpw_run(sources: Path, warehouse: Path, home: Path) -> float:
     env = {**os.environ, "DAGSTER_HOME": str(home), "PFPW_PII_KEY": "bench-key"}
-    cmd = [sys.executable, "-m", "dagster_project.cli", "run", "--sources", str(sources), "--warehouse", str(warehouse)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster_project.cli",
+        "run",
+        "--sources",
+        str(sources),
+        "--warehouse",
+        str(warehouse),
+    ]
     t = time.perf_counter()
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - t

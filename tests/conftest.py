@@ -1,4 +1,3 @@
-import os
 import shutil
 from pathlib import Path
 
@@ -9,6 +8,7 @@ from dagster_project.ingest.run import MonthReport, ingest_landing_zone
 from dagster_project.lake import Lake
 from dagster_project.settings import PROJECT_DIR
 from tests import factories
+from tests.nightly import environment
 
 SAMPLE = PROJECT_DIR / "sources"
 TEST_KEY = b"test-key"
@@ -51,17 +51,8 @@ def sample_run(tmp_path_factory):
     sources = base / "sources"
     shutil.copytree(SAMPLE, sources)
     warehouse = base / "warehouse"
-    old = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "PFPW_PII_KEY")}
-    os.environ["DAGSTER_HOME"] = str(base / "dagster_home")
-    os.environ["PFPW_PII_KEY"] = TEST_KEY.decode()
-    try:
+    with environment(DAGSTER_HOME=str(base / "dagster_home"), PFPW_PII_KEY=TEST_KEY.decode()):
         code = main(["run", "--sources", str(sources), "--warehouse", str(warehouse)])
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     return {"code": code, "sources": sources, "warehouse": warehouse, "dagster_home": base / "dagster_home"}
 
 

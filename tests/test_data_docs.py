@@ -8,10 +8,9 @@ import subprocess
 import pytest
 
 from dagster_project.checks.gx_runner import REMOTE_ASSET_SRC
+from tests.chromium import CHROMIUM, headless
 
 pytestmark = pytest.mark.xdist_group("sample_run")
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def test_no_page_references_a_remote_asset(sample_run):
@@ -29,19 +28,10 @@ def test_no_page_references_a_remote_asset(sample_run):
 
 def render(page, out, tmp_path):
     args = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
+        *headless(tmp_path / "profile", window="1280,900"),
         "--proxy-server=http://127.0.0.1:9",
         "--host-resolver-rules=MAP * ~NOTFOUND",
         "--allow-file-access-from-files",
-        "--window-size=1280,900",
         "--virtual-time-budget=3000",
     ]
     shot = subprocess.run([*args, f"--screenshot={out}", page.as_uri()], capture_output=True, timeout=120)

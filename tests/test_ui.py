@@ -21,10 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.chromium import CHROMIUM, headless
+
 pytestmark = pytest.mark.xdist_group("ui")
 
 PROJECT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("PFPW_TEST_ARTIFACTS") or PROJECT / "tests" / "artifacts")
 STARTUP_TIMEOUT = 120
 LANDING_STATE = "lake/landing_zone_state"
@@ -252,18 +253,7 @@ def graph_text(html: str) -> str:
 def render(url: str, shot: Path, profile: Path, expect: list[str], drawn=graph_text) -> str:
     """Screenshot and DOM of one page from the same headless Chromium run, retried with more time."""
     shot.parent.mkdir(parents=True, exist_ok=True)
-    args = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile / shot.stem}",  # a fresh browser per page: no view state carried over
-        "--window-size=1600,1000",
-    ]
+    args = headless(profile / shot.stem)  # a fresh browser per page: no view state carried over
     missing = expect
     for budget in BUDGETS_MS:
         shot.unlink(missing_ok=True)
