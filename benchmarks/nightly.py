@@ -24,7 +24,7 @@ SAMPLE = ROOT / "sources"
 CORRECTED = Path("finance") / "2012-06" / "fee_payments.csv"
 
 
-def pfpw_run(sources: Path, warehouse: Path, home: Path) -> float:
+def pfpw_run(sources: Path, warehouse: Path, home: Path, log: Path | None = None) -> float:
     env = {**os.environ, "DAGSTER_HOME": str(home), "PFPW_PII_KEY": "bench-key"}
     cmd = [
         sys.executable,
@@ -41,6 +41,8 @@ def pfpw_run(sources: Path, warehouse: Path, home: Path) -> float:
     seconds = time.perf_counter() - t
     if result.returncode != 0:
         raise SystemExit(f"pfpw run failed:\n{result.stdout}\n{result.stderr}")
+    if log:
+        log.write_text(result.stdout, encoding="utf-8")
     return seconds
 
 
@@ -62,10 +64,11 @@ def main() -> None:
         shutil.rmtree(base, ignore_errors=True)
         shutil.copytree(SAMPLE, base / "sources")
         (base / "home").mkdir(parents=True)
-        times["cold"].append(pfpw_run(base / "sources", base / "warehouse", base / "home"))
-        times["nothing new"].append(pfpw_run(base / "sources", base / "warehouse", base / "home"))
+        run = (base / "sources", base / "warehouse", base / "home")
+        times["cold"].append(pfpw_run(*run, log=base / "cold.txt"))
+        times["nothing new"].append(pfpw_run(*run, log=base / "nothing-new.txt"))
         correct(base / "sources", i)
-        times["one corrected file"].append(pfpw_run(base / "sources", base / "warehouse", base / "home"))
+        times["one corrected file"].append(pfpw_run(*run, log=base / "corrected.txt"))
     cold = statistics.median(times["cold"])
     lines = [
         f"### Nights of the sample — {dt.date.today()}, {os.cpu_count()} cores, median of {args.repeat}",

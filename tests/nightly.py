@@ -311,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nights", type=int, default=4)
     parser.add_argument("--townships", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1, help="processes, each taking every n-th sequence")
+    parser.add_argument(
+        "--first", type=int, default=0, help="the first sequence's number (its seed is 1000 + it)"
+    )
     parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--root", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true")
@@ -324,7 +327,12 @@ def main(argv: list[str] | None = None) -> int:
         small_zone(root / "base-sample", SAMPLE, args.townships)
         _second_district(root / "two", root / "two-second")
         small_zone(root / "base-second", root / "two-second", args.townships)
-        common = [f"--sequences={args.sequences}", f"--nights={args.nights}", f"--root={root}"]
+        common = [
+            f"--sequences={args.sequences}",
+            f"--nights={args.nights}",
+            f"--root={root}",
+            f"--first={args.first}",
+        ]
         common += [f"--workers={args.workers}"] + (["--keep"] if args.keep else [])
         procs = [
             subprocess.Popen([sys.executable, "-m", "tests.nightly", *common, f"--worker={w}"])
@@ -341,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.root)
     bases = {"sample": root / "base-sample", "second district": root / "base-second"}
     failures = []
-    for i in range(args.worker, args.sequences, args.workers):
+    for i in range(args.first + args.worker, args.first + args.sequences, args.workers):
         name = "sample" if i % 2 == 0 else "second district"
         failures += run_sequence(
             bases[name],

@@ -6,8 +6,7 @@ import pytest
 
 from tests import nightly
 
-pytestmark = pytest.mark.xdist_group("nightly")
-
+# no xdist group: the sequences are independent and spread over both workers (each builds its own base)
 SEQUENCES = int(os.environ.get("PFPW_NIGHTLY_SEQUENCES", "5"))
 NIGHTS = int(os.environ.get("PFPW_NIGHTLY_NIGHTS", "4"))
 
