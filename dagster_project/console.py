@@ -144,12 +144,14 @@ class StageReporter:
     def __enter__(self) -> StageReporter:
         if self.bar:
             progress.set_listener(self._draw_bar)
-        self._thread.start()
+        if not self.instance.is_ephemeral:  # an in-memory instance is read at the end, in this thread
+            self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
         progress.set_listener(None)
         self._poll()
         self._flush(until=None)
