@@ -188,7 +188,7 @@ class StageReporter:
         elif event.event_type == E.STEP_SUCCESS:
             stage.steps += 1
             stage.seconds += (event.event_specific_data.duration_ms or 0) / 1000
-            if not name.startswith(("ledger", "audits", "dbt")) or name == "dbt":
+            if name not in ("ledger", "audits"):  # multi-step stages print when the next stage starts
                 self._print_stage(stage)
         elif event.event_type == E.STEP_FAILURE:
             cause = root_cause(event.event_specific_data.error)
