@@ -53,9 +53,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger("dagster_project").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
     _dagster_home()
     print(f"pfpw run: {sources} -> {warehouse}", flush=True)
-    from dagster_project.dbt_project import prepare_manifest
-
-    prepare_manifest()  # before the definitions load: they are built from the manifest
     from dagster_project.pipeline import run_pipeline
 
     outcome = run_pipeline(

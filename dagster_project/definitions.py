@@ -7,10 +7,10 @@ from dagster_project.assets.ingestion import (
     LEDGER_CHECKS,
     ingest_audit,
     landing_zone_inventory,
-    landing_zone_state,
     reference_tables,
 )
 from dagster_project.assets.serving import build_serving_asset
+from dagster_project.assets.state import landing_zone_state
 from dagster_project.checks.asset_checks import GX_CHECKS
 from dagster_project.dbt_assets import dbt_models, dbt_resource
 from dagster_project.jobs import pfpw_nightly

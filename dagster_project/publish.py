@@ -85,9 +85,18 @@ def _write_publication(con, catalog: str, run_id: str, now: dt.datetime) -> None
 
 
 def publish(
-    warehouse: Path, run_id: str, audit_results: list[dict], key: bytes, state: dict | None = None
+    warehouse: Path,
+    run_id: str,
+    audit_results: list[dict],
+    key: bytes,
+    state: dict | None = None,
+    carry_results: bool = False,
 ) -> Publication:
     """Write serving.duckdb (BI) and data_team.duckdb (data team) anew, scan both, then replace both.
+
+    ``carry_results``: an incremental run audited only the marts it rebuilt; the other checks'
+    latest evaluations (of the same content, by an earlier run) are carried over from the served
+    file, with the run and time that evaluated them, so ``audit.audit_results`` stays complete.
 
     data_team.duckdb is replaced first: a run killed between the two replacements leaves the BI
     file of the previous publication with the data team's file of this one, never half a file.
@@ -129,6 +138,16 @@ def publish(
             "create table serving.audit.audit_results (run_id varchar, asset varchar, check_name varchar, "
             "passed boolean, severity varchar, failed_expectations varchar[], evaluated_at timestamptz)"
         )
+        if carry_results and target.exists():
+            evaluated = {(r["asset"], r["check"]) for r in audit_results}
+            con.execute(f"attach '{target}' as previous (read_only)")
+            previous = con.execute("select * from previous.audit.audit_results").fetchall()
+            con.execute("detach previous")
+            carried = [r for r in previous if (r[1], r[2]) not in evaluated]
+            if carried:
+                con.executemany(
+                    "insert into serving.audit.audit_results values (?, ?, ?, ?, ?, ?, ?)", carried
+                )
         if audit_results:
             con.executemany(
                 "insert into serving.audit.audit_results values (?, ?, ?, ?, ?, ?, ?)",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from dagster_project import settings
-from dagster_project.lake import Lake
 from dagster_project.locks import writer_lock
+
+if TYPE_CHECKING:  # the lake imports polars and the contract's schemas: only when used
+    from dagster_project.lake import Lake
 
 
 class PfpwPaths(dg.ConfigurableResource):
@@ -27,11 +30,13 @@ class PfpwPaths(dg.ConfigurableResource):
 
     @property
     def lake(self) -> Lake:
+        from dagster_project.lake import Lake
+
         return Lake(self.warehouse)
 
     def prepared_lake(self) -> Lake:
         """For writers: the fixed empty files in place and a killed run's temporaries cleared (once per asset)."""
-        lake = Lake(self.warehouse)
+        lake = self.lake
         lake.ensure_layout()
         return lake
 

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dagster_project import settings, state
-from dagster_project.jobs import nightly_request, pfpw_nightly
+from dagster_project.jobs import asset_graph_of, nightly_request, pfpw_nightly
 from dagster_project.resources import PfpwPaths
 
 
@@ -12,10 +12,16 @@ from dagster_project.resources import PfpwPaths
     cron_schedule="0 2 * * *",
     execution_timezone="Asia/Shanghai",
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Every night at 02:00 (Asia/Shanghai): ingest what changed in the landing zone, build, audit, "
-    "publish; when nothing changed since the last publication, only record that.",
+    description="Every night at 02:00 (Asia/Shanghai): ingest what changed in the landing zone, rebuild what "
+    "depends on it, audit, publish; when nothing changed since the last publication, only record that.",
 )
 def nightly_schedule(context: dg.ScheduleEvaluationContext, paths: PfpwPaths):
     current = state.current_state(paths.sources, settings.pii_key())
-    request = nightly_request(current, state.nothing_new(paths.warehouse, current), trigger="schedule")
+    request = nightly_request(
+        current,
+        state.nothing_new(paths.warehouse, current),
+        trigger="schedule",
+        changes=state.changes_since_publication(paths.warehouse, current),
+        graph=asset_graph_of(context),
+    )
     return dg.RunRequest(run_key=None, asset_selection=request.selection, tags=request.tags)

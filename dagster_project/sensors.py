@@ -5,9 +5,10 @@ names, sizes and modification times), so new, corrected and withdrawn files, new
 changed reference tables are all noticed. A change is acted on only once a later tick sees
 the same fingerprint (a delivery still being copied in is not run half-way). Only then does it
 hash the files' content: a touched but unchanged landing zone whose content equals the last
-publication's requests nothing. Otherwise it requests the whole nightly job (ingestion is
-incremental by content hash, so unchanged files are not read again), keyed by the content
-state so that one state is never run twice.
+publication's requests nothing. Otherwise it requests the nightly job, planned like every
+night (``jobs.nightly_request``: only what depends on the changed parts when the warehouse
+still holds the last publication exactly, else everything), keyed by the content state so
+that one state is never run twice.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import os
 import dagster as dg
 
 from dagster_project import settings, state
-from dagster_project.jobs import pfpw_nightly
+from dagster_project.jobs import asset_graph_of, nightly_request, pfpw_nightly
 from dagster_project.resources import PfpwPaths
 
 
@@ -48,13 +49,21 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, paths: PfpwPaths):
             skip_reason=f"files touched, content unchanged since publication {pub['run_id']}", cursor=settled
         )
     last = state.last_publication(paths.warehouse)
+    request = nightly_request(
+        current,
+        None,
+        trigger="sensor",
+        changes=state.changes_since_publication(paths.warehouse, current),
+        graph=asset_graph_of(context),
+    )
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
                 # the content state *and* the publication it differs from: a landing zone that goes back
                 # to an earlier state after a newer publication is run again (Dagster never reruns a key)
                 run_key=f"{current.digest}:{last['run_id'] if last else 'unpublished'}",
-                tags={"pfpw/trigger": "sensor", "pfpw/changed": ",".join(changed)[:200]},
+                asset_selection=request.selection,
+                tags={**request.tags, "pfpw/changed": ",".join(changed)[:200]},
             )
         ],
         cursor=settled,

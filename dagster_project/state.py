@@ -20,10 +20,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
 
 from dagster_project import settings
+from dagster_project.schemas.contract import AGENCIES, MONTH_RE
 
 
 def file_sha256(path: Path) -> str:
@@ -45,13 +46,46 @@ def landing_files(sources: Path) -> list[Path]:
     )
 
 
-def landing_digest(sources: Path) -> tuple[str, int]:
-    """sha256 over (path, content hash) of every landing file, and the number of files."""
-    h = hashlib.sha256()
+def _part_of(rel: PurePosixPath) -> str:
+    top = rel.parts[0] if len(rel.parts) > 1 else "."
+    if top in AGENCIES or top == "reference":
+        return top
+    return "other"
+
+
+def landing_parts(sources: Path) -> tuple[dict[str, str], int]:
+    """A digest per part of the landing zone, and the number of files.
+
+    The parts are what a night can rebuild from separately: one per agency folder (path and
+    content hash of its files), ``reference`` (the reference tables), ``folders`` (the month
+    folders, empty ones too: they decide which years are covered) and ``other`` (files outside
+    every contract folder, which only the ledger lists).
+    """
+    hashes: dict[str, hashlib._Hash] = {}
     files = landing_files(sources)
     for p in files:
-        h.update(f"{p.relative_to(sources).as_posix()}\0{file_sha256(p)}\n".encode())
-    return h.hexdigest(), len(files)
+        rel = PurePosixPath(p.relative_to(sources).as_posix())
+        hashes.setdefault(_part_of(rel), hashlib.sha256()).update(f"{rel}\0{file_sha256(p)}\n".encode())
+    folders = hashlib.sha256()
+    for agency in AGENCIES:
+        if (sources / agency).is_dir():
+            for month in sorted(
+                d.name for d in (sources / agency).iterdir() if d.is_dir() and MONTH_RE.match(d.name)
+            ):
+                folders.update(f"{agency}/{month}\n".encode())
+    parts = {k: v.hexdigest() for k, v in sorted(hashes.items())}
+    parts["folders"] = folders.hexdigest()
+    return parts, len(files)
+
+
+def landing_digest(sources: Path) -> tuple[str, int]:
+    """sha256 over every part's digest (see :func:`landing_parts`), and the number of files."""
+    parts, files = landing_parts(sources)
+    return _digest_of_parts(parts), files
+
+
+def _digest_of_parts(parts: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
 def stat_fingerprint(sources: Path) -> dict[str, str]:
@@ -97,6 +131,7 @@ class State:
     files: int
     key: str
     code: str
+    parts: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def digest(self) -> str:
@@ -122,8 +157,14 @@ class State:
 def current_state(sources: Path, key: bytes) -> State:
     from dagster_project.pii import key_fingerprint
 
-    landing, files = landing_digest(sources)
-    return State(landing=landing, files=files, key=key_fingerprint(key), code=code_digest())
+    parts, files = landing_parts(sources)
+    return State(
+        landing=_digest_of_parts(parts),
+        files=files,
+        key=key_fingerprint(key),
+        code=code_digest(),
+        parts=parts,
+    )
 
 
 # ------------------------------------------------------------------ records in the warehouse
@@ -197,3 +238,34 @@ def nothing_new(warehouse: Path, state: State) -> dict | None:
     if pub and pub.get("state") and pub["state"].get("digest") == state.digest:
         return pub
     return None
+
+
+# ------------------------------------------------------------------ what a night must rebuild
+
+
+def record_writer(warehouse: Path, run_id: str) -> None:
+    """The last run that wrote the lake or the working database (the state asset and dbt record it)."""
+    _write_json(_state_dir(warehouse) / "writer.json", {"run_id": run_id})
+
+
+def changes_since_publication(warehouse: Path, state: State) -> set[str] | None:
+    """The landing-zone parts changed since the last publication, when only they need rebuilding.
+
+    None (rebuild everything) unless the lake and the working database are exactly what the
+    last publication built (no run wrote them since: a failed or half-done run forces a whole
+    rebuild), from the same PII key, the same code and the same reference tables (validation
+    reads them, so every file depends on them).
+    """
+    pub = last_publication(warehouse)
+    old = (pub or {}).get("state") or {}
+    if not pub or not old.get("parts") or not state.parts:
+        return None
+    if old.get("key") != state.key or old.get("code") != state.code:
+        return None
+    writer = _read_json(_state_dir(warehouse) / "writer.json")
+    if not writer or writer.get("run_id") != pub["run_id"] or not (warehouse / "warehouse.duckdb").exists():
+        return None
+    changed = {k for k in set(old["parts"]) | set(state.parts) if old["parts"].get(k) != state.parts.get(k)}
+    if "reference" in changed:
+        return None
+    return changed

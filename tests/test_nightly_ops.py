@@ -200,12 +200,50 @@ def small_run(tmp_path_factory):
     }
     (base / "home").mkdir()
     runs = {"cold": pfpw("run", env=env)}
+    audits = {"cold": audit_results(base / "warehouse")}
     runs["nothing new"] = pfpw("run", env=env)
     payments = sources / "finance" / M / "fee_payments.csv"
     payments.write_bytes(payments.read_bytes() + "JKX1,D-unknown,2012-03-05,12.00,现金\r\n".encode())
     runs["corrected"] = pfpw("run", env=env)
+    audits["corrected"] = audit_results(base / "warehouse")
     runs["re-keyed"] = pfpw("run", env={**env, "PFPW_PII_KEY": "another-key"})
-    return {"runs": runs, "env": env, "base": base, "sources": sources}
+    return {"runs": runs, "env": env, "base": base, "sources": sources, "audits": audits}
+
+
+def audit_results(warehouse: Path) -> dict[tuple[str, str], str]:
+    """(asset, check) -> the run that evaluated it, from the served file."""
+    con = duckdb.connect(str(warehouse / "serving.duckdb"), read_only=True)
+    try:
+        rows = con.sql("select asset, check_name, run_id from audit.audit_results where passed").fetchall()
+    finally:
+        con.close()
+    return {(a, c): r for a, c, r in rows}
+
+
+def stage_line(stdout: str, stage: str) -> str | None:
+    return next((line for line in stdout.splitlines() if line.strip().startswith(stage)), None)
+
+
+@pytest.mark.xdist_group("small_run")
+def test_a_corrected_file_rebuilds_only_what_depends_on_it(small_run):
+    """One finance file corrected after a publication: finance is ingested, its marts rebuilt and audited."""
+    cold, corrected = small_run["runs"]["cold"], small_run["runs"]["corrected"]
+    assert corrected.returncode == 0, corrected.stdout + corrected.stderr
+    assert "incremental: rebuilt what depends on finance" in corrected.stdout
+    assert "incremental" not in cold.stdout
+    assert stage_line(corrected.stdout, "ingest township") is None  # not visited
+    models = lambda out: int(re.search(r"dbt\s+[\d.]+s\s+(\d+) models built", out).group(1))  # noqa: E731
+    assert 0 < models(corrected.stdout) < models(cold.stdout)
+    suites = lambda out: int(re.search(r"audits\s+[\d.]+s\s+(\d+) GX suites", out).group(1))  # noqa: E731
+    assert 0 < suites(corrected.stdout) < suites(cold.stdout)
+    # the served audit results still cover every check: those not run tonight carry the run that ran them
+    cold_ids, now = small_run["audits"]["cold"], small_run["audits"]["corrected"]
+    assert set(now) == set(cold_ids)
+    corrected_id = re.search(r"pfpw run ([0-9a-f-]{36}): SUCCESS", corrected.stdout).group(1)
+    assert now[("marts/fee_collection", "gx_expectations")] == corrected_id
+    assert now[("marts/population_indicators", "gx_expectations")] == cold_ids[
+        ("marts/population_indicators", "gx_expectations")
+    ]
 
 
 @pytest.mark.xdist_group("small_run")

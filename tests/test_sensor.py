@@ -1,10 +1,11 @@
 """The landing-zone sensor and the nightly schedule, evaluated in-process (no daemon: see test_daemon.py).
 
-The sensor requests the whole job (keyed by the content state) whenever the landing zone's
-content moved: first sight, a corrected, deleted or new file, a withdrawn month folder, a
-changed reference table, a new agency folder; a touched file whose content equals the last
-publication's requests nothing. The schedule asks for the whole job, or (nothing new since
-the last publication) only the state record.
+The sensor requests a run (keyed by the content state) whenever the landing zone's content
+moved: first sight, a corrected, deleted or new file, a withdrawn month folder, a changed
+reference table, a new agency folder; a touched file whose content equals the last
+publication's requests nothing. The schedule asks for the whole job, only what depends on the
+changed agencies (the warehouse still holds the last publication exactly), or (nothing new
+since the last publication) only the state record.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import dagster as dg
 import pytest
 
 from dagster_project import state
-from dagster_project.assets.ingestion import STATE_KEY
+from dagster_project.assets.keys import SERVING_KEY, STATE_KEY, extract_key, mart_key
 from dagster_project.definitions import defs
 from dagster_project.resources import PfpwPaths
 from dagster_project.schedules import nightly_schedule
@@ -192,9 +193,12 @@ def test_a_correction_after_the_publication_requests_a_run(paths, instance):
     assert changed(request) == {"finance"}
 
 
-def night_tick(instance, paths: PfpwPaths) -> dg.RunRequest:
+def night_tick(instance, paths: PfpwPaths, repository: bool = False) -> dg.RunRequest:
     ctx = dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=NIGHT, resources={"paths": paths}
+        instance=instance,
+        scheduled_execution_time=NIGHT,
+        resources={"paths": paths},
+        repository_def=defs.get_repository_def() if repository else None,
     )
     request = nightly_schedule(ctx)
     assert isinstance(request, dg.RunRequest)
@@ -260,3 +264,78 @@ def test_a_landing_zone_back_to_an_earlier_state_after_a_newer_publication_runs_
     bump_mtime(payments)
     back = the_request(tick(instance, paths, b.cursor), paths)
     assert back.run_key != request_a.run_key and back.run_key.endswith(":run-b")
+
+
+# ------------------------------------------------------------------ incremental nights
+
+
+def publish_clean(paths: PfpwPaths, run_id: str = "run-published") -> None:
+    """A publication the warehouse still holds exactly: no run wrote the lake or the working database since."""
+    publish_now(paths, run_id)
+    paths.working_db.write_bytes(b"")
+    state.record_writer(paths.warehouse, run_id)
+
+
+def test_a_correction_after_a_clean_publication_requests_only_what_depends_on_it(paths, instance):
+    publish_clean(paths)
+    first = tick(instance, paths, None)
+    assert not first.run_requests  # first sight, but the content is the publication's
+    correct_a_payment(paths.sources)
+    result = tick(instance, paths, first.cursor)
+    assert len(result.run_requests) == 1
+    request = result.run_requests[0]
+    assert request.tags["pfpw/rebuild_from"] == "finance"
+    selected = set(request.asset_selection)
+    assert {STATE_KEY, SERVING_KEY, extract_key("finance_fee_payments"), mart_key("fee_collection")} <= selected
+    assert extract_key("township_births") not in selected  # the townships' workbooks are not visited
+    assert mart_key("population_indicators") not in selected  # nor rebuilt what does not depend on finance
+    # a valid subset of the job
+    subset = defs.resolve_job_def("pfpw_nightly").get_subset(asset_selection=selected)
+    assert subset.asset_layer.executable_asset_keys == selected
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    ["a run wrote since", "no working database", "reference table changed", "another key"],
+)
+def test_anything_but_a_clean_publication_requests_the_whole_job(paths, instance, spoil, monkeypatch):
+    publish_clean(paths)
+    correct_a_payment(paths.sources)
+    if spoil == "a run wrote since":  # e.g. a run that failed its audits after building
+        state.record_writer(paths.warehouse, "run-failed-later")
+    elif spoil == "no working database":
+        paths.working_db.unlink()
+    elif spoil == "reference table changed":  # validation reads it: every file depends on it
+        change_a_reference_table(paths.sources)
+    else:
+        monkeypatch.setenv("PFPW_PII_KEY", "another-key")
+    request = night_tick(instance, paths, repository=True)
+    assert request.asset_selection is None
+    assert "pfpw/rebuild_from" not in request.tags
+
+
+def test_the_schedule_plans_the_same_incremental_night_as_the_sensor(paths, instance):
+    publish_clean(paths)
+    withdraw_a_month(paths.sources)  # finance/2012-02: finance, and the month folders (covered years)
+    request = night_tick(instance, paths, repository=True)
+    assert request.tags["pfpw/rebuild_from"] == "finance,folders"
+    selected = set(request.asset_selection)
+    assert mart_key("population_indicators") in selected  # covered years feed every mart
+    assert extract_key("township_births") not in selected
+
+
+def test_a_landing_zone_that_changes_after_planning_fails_the_run_before_writing(paths, instance, monkeypatch):
+    """Planned for finance, then a township workbook changes: the run must not record it as published."""
+    publish_clean(paths)
+    correct_a_payment(paths.sources)
+    request = night_tick(instance, paths, repository=True)
+    delete_a_file(paths.sources)
+    monkeypatch.setenv("PFPW_SOURCES_DIR", str(paths.sources))
+    monkeypatch.setenv("PFPW_WAREHOUSE_DIR", str(paths.warehouse))
+    job = defs.resolve_job_def("pfpw_nightly").get_subset(asset_selection={STATE_KEY})
+    result = job.execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert "changed after this run was planned to rebuild from 'finance'" in str(failure.event_specific_data)
+    assert "township" in str(failure.event_specific_data)
+    assert state._read_json(paths.warehouse / "state" / "writer.json") == {"run_id": "run-published"}

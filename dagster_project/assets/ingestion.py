@@ -10,7 +10,16 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from dagster_project import progress, settings, state
+from dagster_project import progress, settings
+from dagster_project.assets.keys import (
+    INVENTORY_KEY,
+    LEDGER_KEY,
+    QUARANTINE_KEY,
+    REFERENCE_KEYS,
+    STATE_KEY,
+    extract_key,
+)
+from dagster_project.assets.state import INGESTION_GROUP
 from dagster_project.ingest.run import (
     Ingestor,
     MonthReport,
@@ -23,45 +32,7 @@ from dagster_project.reference import load_reference
 from dagster_project.resources import PfpwPaths
 from dagster_project.schemas.contract import AGENCIES, EXTRACTS, REFERENCE_TABLES
 
-INGESTION_GROUP = "ingestion"
 REFERENCE_GROUP = "reference"
-
-REFERENCE_KEYS = {name: dg.AssetKey(["reference", name]) for name in REFERENCE_TABLES}
-STATE_KEY = dg.AssetKey(["lake", "landing_zone_state"])
-
-
-@dg.asset(
-    key=STATE_KEY,
-    group_name=INGESTION_GROUP,
-    description="What this run is built from, recorded before anything is read: a digest of every landing "
-    "file's content, the PII key's fingerprint and the code. A night whose state equals the last "
-    "publication's has nothing new (`pfpw run` then records only this step).",
-    kinds={"json"},
-    op_tags={"pfpw/stage": "state"},
-)
-def landing_zone_state(context: dg.AssetExecutionContext, paths: PfpwPaths) -> dg.MaterializeResult:
-    now = state.current_state(paths.sources, settings.pii_key())
-    state.record_run_state(paths.warehouse, context.run.run_id, now)
-    pub = state.last_publication(paths.warehouse)
-    same = state.nothing_new(paths.warehouse, now) is not None
-    changed = now.differences(pub.get("state") if pub else None)
-    if same:
-        context.log.info(f"nothing new since publication {pub['run_id']} at {pub['published_at']}")
-    else:
-        context.log.info(f"changed since the last publication: {', '.join(changed)}")
-    return dg.MaterializeResult(
-        metadata={
-            "landing_files": now.files,
-            "state_digest": now.digest[:16],
-            "nothing_new": same,
-            "changed": dg.MetadataValue.json(changed if not same else []),
-            "last_publication": pub["run_id"] if pub else "none",
-        }
-    )
-
-
-def extract_key(extract: str) -> dg.AssetKey:
-    return dg.AssetKey(["lake", extract])
 
 
 @dg.multi_asset(
@@ -96,7 +67,7 @@ def reference_tables(context: dg.AssetExecutionContext, paths: PfpwPaths):
 
 
 @dg.asset(
-    key=["lake", "landing_zone_inventory"],
+    key=INVENTORY_KEY,
     group_name=INGESTION_GROUP,
     description="The landing zone's month folders (which years are complete), and the files the contract does not "
     "name (listed in the ledger as ignored).",
@@ -215,10 +186,6 @@ def md_table(df: pl.DataFrame) -> str:
 
 AGENCY_ASSETS = [build_agency_asset(a) for a in AGENCIES]
 
-LEDGER_KEY = dg.AssetKey(["lake", "ingest_ledger"])
-QUARANTINE_KEY = dg.AssetKey(["lake", "quarantine"])
-INVENTORY_KEY = dg.AssetKey(["lake", "landing_zone_inventory"])
-
 
 @dg.multi_asset(
     specs=[
@@ -318,10 +285,14 @@ def ledger_balance_problems(paths: PfpwPaths, extract: str) -> list[str]:
         for s in EXTRACTS
     ],
     name="ledger_balances",
+    can_subset=True,
 )
-def ledger_balances(paths: PfpwPaths):
-    """Every extract's ledger against its Parquet, in one step."""
+def ledger_balances(context: dg.AssetCheckExecutionContext, paths: PfpwPaths):
+    """Every (selected) extract's ledger against its Parquet, in one step."""
+    selected = {k.asset_key for k in context.selected_asset_check_keys}
     for s in EXTRACTS:
+        if extract_key(s.name) not in selected:
+            continue
         problems = ledger_balance_problems(paths, s.name)
         yield dg.AssetCheckResult(
             asset_key=extract_key(s.name),

@@ -3,12 +3,12 @@
 import dagster as dg
 
 from dagster_project import settings
+from dagster_project.assets.keys import SERVING_KEY
+from dagster_project.assets.state import REBUILD_TAG
 from dagster_project.checks.asset_checks import failed_expectations
 from dagster_project.publish import publish
 from dagster_project.resources import PfpwPaths
 from dagster_project.state import run_state
-
-SERVING_KEY = dg.AssetKey(["serving", "serving_database"])
 
 
 def run_check_results(context: dg.AssetExecutionContext) -> list[dict]:
@@ -57,6 +57,7 @@ def build_serving_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
                 results,
                 settings.pii_key(),
                 state=run_state(paths.warehouse, context.run.run_id),
+                carry_results=REBUILD_TAG in context.run.tags,
             )
         return dg.MaterializeResult(
             metadata={
