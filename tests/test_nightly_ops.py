@@ -241,9 +241,10 @@ def test_a_corrected_file_rebuilds_only_what_depends_on_it(small_run):
     assert set(now) == set(cold_ids)
     corrected_id = re.search(r"pfpw run ([0-9a-f-]{36}): SUCCESS", corrected.stdout).group(1)
     assert now[("marts/fee_collection", "gx_expectations")] == corrected_id
-    assert now[("marts/population_indicators", "gx_expectations")] == cold_ids[
-        ("marts/population_indicators", "gx_expectations")
-    ]
+    assert (
+        now[("marts/population_indicators", "gx_expectations")]
+        == cold_ids[("marts/population_indicators", "gx_expectations")]
+    )
 
 
 @pytest.mark.xdist_group("small_run")

@@ -286,7 +286,12 @@ def test_a_correction_after_a_clean_publication_requests_only_what_depends_on_it
     request = result.run_requests[0]
     assert request.tags["pfpw/rebuild_from"] == "finance"
     selected = set(request.asset_selection)
-    assert {STATE_KEY, SERVING_KEY, extract_key("finance_fee_payments"), mart_key("fee_collection")} <= selected
+    assert {
+        STATE_KEY,
+        SERVING_KEY,
+        extract_key("finance_fee_payments"),
+        mart_key("fee_collection"),
+    } <= selected
     assert extract_key("township_births") not in selected  # the townships' workbooks are not visited
     assert mart_key("population_indicators") not in selected  # nor rebuilt what does not depend on finance
     # a valid subset of the job
@@ -324,7 +329,9 @@ def test_the_schedule_plans_the_same_incremental_night_as_the_sensor(paths, inst
     assert extract_key("township_births") not in selected
 
 
-def test_a_landing_zone_that_changes_after_planning_fails_the_run_before_writing(paths, instance, monkeypatch):
+def test_a_landing_zone_that_changes_after_planning_fails_the_run_before_writing(
+    paths, instance, monkeypatch
+):
     """Planned for finance, then a township workbook changes: the run must not record it as published."""
     publish_clean(paths)
     correct_a_payment(paths.sources)
