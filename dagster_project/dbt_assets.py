@@ -23,6 +23,7 @@ from dagster_dbt import (
 )
 
 from dagster_project.assets.keys import (
+    DELIVERY_KEY,
     INVENTORY_KEY,
     LEDGER_KEY,
     QUARANTINE_KEY,
@@ -34,7 +35,12 @@ from dagster_project.failpoints import failpoint
 from dagster_project.resources import PfpwPaths
 from dagster_project.state import code_digest, record_writer
 
-LAKE_SOURCES = {"ingest_ledger": LEDGER_KEY, "quarantine": QUARANTINE_KEY, "landing_months": INVENTORY_KEY}
+LAKE_SOURCES = {
+    "ingest_ledger": LEDGER_KEY,
+    "quarantine": QUARANTINE_KEY,
+    "landing_months": INVENTORY_KEY,
+    "delivery_status": DELIVERY_KEY,
+}
 LAYERS = ("staging", "intermediate", "marts", "audit")
 
 prepare_manifest()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from dagster_project.assets.keys import (
+    DELIVERY_KEY,
     EXTRACT_KEYS_BY_AGENCY,
     INVENTORY_KEY,
     LEDGER_KEY,
@@ -80,7 +81,7 @@ def asset_graph_of(context: dg.ScheduleEvaluationContext | dg.SensorEvaluationCo
 def incremental_selection(
     changes: set[str], graph: dg.Definitions | Iterable[dg.AssetsDefinition]
 ) -> list[dg.AssetKey]:
-    """The assets a night rebuilds when only ``changes`` (agency folders, ``folders``, ``other``) changed.
+    """The assets a night rebuilds when only ``changes`` (agency folders, ``folders``, ``other``, ``calendar``) changed.
 
     Always the state record, the reference copy, the inventory, the ledger and quarantine and the
     publication; the ingestion of each changed agency; and everything downstream of the lake
@@ -89,9 +90,18 @@ def incremental_selection(
     the last publication built from the same inputs, so it is left as it is.
     """
     agencies = sorted(changes & set(EXTRACT_KEYS_BY_AGENCY))
-    always = [STATE_KEY, *REFERENCE_KEYS.values(), INVENTORY_KEY, LEDGER_KEY, QUARANTINE_KEY, SERVING_KEY]
+    always = [
+        STATE_KEY,
+        *REFERENCE_KEYS.values(),
+        INVENTORY_KEY,
+        LEDGER_KEY,
+        QUARANTINE_KEY,
+        DELIVERY_KEY,
+        SERVING_KEY,
+    ]
     ingest = [k for a in agencies for k in EXTRACT_KEYS_BY_AGENCY[a]]
-    fed = set(ingest)
+    # the delivery statuses change with any delivery and with the calendar (a due date passed)
+    fed = {*ingest, DELIVERY_KEY}
     if agencies or "other" in changes:
         fed |= {LEDGER_KEY, QUARANTINE_KEY}
     if "folders" in changes:

@@ -42,6 +42,7 @@ LEDGER_SCHEMA = {
     "reason": pl.Utf8,
     "run_id": pl.Utf8,
     "ingested_at": pl.Datetime("us", "UTC"),
+    "delivered_at": pl.Datetime("us", "UTC"),  # the file's modification time in the landing zone
     "key_fingerprint": pl.Utf8,
     "reference_fingerprint": pl.Utf8,
     "code_fingerprint": pl.Utf8,
@@ -102,6 +103,10 @@ class Lake:
         return self.root / "lake" / "landing_months" / "landing_months.parquet"
 
     @property
+    def delivery_status_path(self) -> Path:
+        return self.root / "lake" / "delivery_status" / "delivery_status.parquet"
+
+    @property
     def ignored_path(self) -> Path:
         return self.root / "ledger" / "_ignored.parquet"
 
@@ -134,6 +139,10 @@ class Lake:
             write_parquet_atomic(pl.DataFrame(schema=QUARANTINE_SCHEMA), self.quarantine_snapshot_path)
         if not self.landing_months_path.exists():
             write_parquet_atomic(pl.DataFrame(schema=LANDING_MONTHS_SCHEMA), self.landing_months_path)
+        if not self.delivery_status_path.exists():
+            from dagster_project.deliveries import status_schema
+
+            write_parquet_atomic(pl.DataFrame(schema=status_schema()), self.delivery_status_path)
 
     # ----------------------------------------------------------- ledger
     def ledger_entry(self, extract: str, month: str, stem: str) -> dict | None:

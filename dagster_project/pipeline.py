@@ -202,7 +202,7 @@ def summarise(
             name = f"{ev.asset_key.to_user_string()}:{ev.check_name}"
             failed = failed_expectations(dict(ev.metadata or {}))
             if ev.severity == dg.AssetCheckSeverity.WARN:
-                out.warnings.append(f"{name}: {'; '.join(failed)}")
+                out.warnings.append(f"{name}: {'; '.join(failed) or ev.description or 'failed'}")
             else:
                 out.checks_failed.append(name + (f": {'; '.join(failed[:5])}" if failed else ""))
         elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:

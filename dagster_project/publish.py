@@ -31,6 +31,7 @@ SERVED_AUDIT_TABLES = (
     "unmatched_links_by_file",
     "superseded_rows_by_file",
     "out_of_district_rows_by_file",
+    "delivery_status",
 )
 # data_team.duckdb (the data team): every audit model, person-level ones included (pseudonymised)
 TEAM_AUDIT_TABLES = (

@@ -12,6 +12,7 @@ import polars as pl
 
 from dagster_project import progress, settings
 from dagster_project.assets.keys import (
+    DELIVERY_KEY,
     INVENTORY_KEY,
     LEDGER_KEY,
     QUARANTINE_KEY,
@@ -205,12 +206,23 @@ AGENCY_ASSETS = [build_agency_asset(a) for a in AGENCIES]
             description="Every quarantined row with its file, row number and reasons (no identity "
             "number, no name), in one Parquet file.",
         ),
+        dg.AssetSpec(
+            DELIVERY_KEY,
+            group_name=INGESTION_GROUP,
+            kinds={"parquet"},
+            deps=[INVENTORY_KEY, *REFERENCE_KEYS.values(), *(extract_key(s.name) for s in EXTRACTS)],
+            description="Every reporting unit's month (townships and hospitals of the reference data, the "
+            "court, finance): its due date and whether it was delivered on time, late, rejected, or is "
+            "missing and overdue (dagster_project/deliveries.py).",
+        ),
     ],
     can_subset=False,
 )
 def ingest_audit(context: dg.AssetExecutionContext, paths: PfpwPaths):
     with paths.writer_lock():
-        ledger, quarantine = paths.prepared_lake().consolidate()
+        lake = paths.prepared_lake()
+        ledger, quarantine = lake.consolidate()
+        deliveries = write_delivery_status(lake, ledger)
     data = ledger.filter(pl.col("status") != "ignored")
     rejected = data.filter(pl.col("status") == "rejected").unique(["source_file", "reason"])
     yield dg.MaterializeResult(
@@ -239,6 +251,77 @@ def ingest_audit(context: dg.AssetExecutionContext, paths: PfpwPaths):
             "top_reasons": dg.MetadataValue.md(md_table(by_reason.head(15))),
         },
     )
+    counts = deliveries.group_by("status").len()
+    yield dg.MaterializeResult(
+        asset_key=DELIVERY_KEY,
+        metadata={
+            "dagster/row_count": deliveries.height,
+            **{f"unit_months_{r['status']}": r["len"] for r in counts.iter_rows(named=True)},
+        },
+    )
+
+
+def write_delivery_status(lake, ledger: pl.DataFrame) -> pl.DataFrame:
+    """audit.delivery_status's rows, from the lake's reference copy, month folders and ledger."""
+    from dagster_project.deliveries import delivery_status
+    from dagster_project.lake import write_parquet_atomic
+
+    reference = {name: pl.read_parquet(lake.reference_path(name)) for name in REFERENCE_KEYS}
+    months = pl.read_parquet(lake.landing_months_path)["reporting_month"].unique().to_list()
+    status = delivery_status(ledger, reference, months)
+    write_parquet_atomic(status, lake.delivery_status_path)
+    return status
+
+
+def overdue_by_agency(deliveries: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Per agency, the unit-months overdue or rejected (not delivered, due date passed)."""
+    bad = deliveries.filter(pl.col("overdue") | (pl.col("status") == "rejected"))
+    return {a: bad.filter(pl.col("agency") == a) for a in AGENCIES}
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            f"{agency}_deliveries",
+            asset=DELIVERY_KEY,
+            blocking=False,
+            description=f"Warning: every {agency} reporting unit delivered each expected month by its due date "
+            "(a rejected file counts as not delivered); names the units overdue.",
+        )
+        for agency in AGENCIES
+    ],
+    name="deliveries_due",
+    can_subset=True,
+)
+def deliveries_due(context: dg.AssetCheckExecutionContext, paths: PfpwPaths):
+    """One warning per agency naming its units with months overdue or rejected."""
+    deliveries = pl.read_parquet(paths.lake.delivery_status_path)
+    selected = {k.name for k in context.selected_asset_check_keys}
+    for agency, bad in overdue_by_agency(deliveries).items():
+        if f"{agency}_deliveries" not in selected:
+            continue
+        units = (
+            bad.group_by("unit_code", "unit_name")
+            .agg(months=pl.col("reporting_month").sort())
+            .sort("unit_code")
+        )
+        named = [
+            f"{r['unit_code']} {r['unit_name']}: {', '.join(r['months'][:6])}"
+            + (f" (+{len(r['months']) - 6} more)" if len(r["months"]) > 6 else "")
+            for r in units.iter_rows(named=True)
+        ]
+        yield dg.AssetCheckResult(
+            asset_key=DELIVERY_KEY,
+            check_name=f"{agency}_deliveries",
+            passed=bad.height == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"{units.height} unit(s) overdue: " + "; ".join(named[:5]) if bad.height else None,
+            metadata={
+                "unit_months_overdue": int(bad.filter(pl.col("status") != "rejected").height),
+                "unit_months_rejected": int(bad.filter(pl.col("status") == "rejected").height),
+                "units": dg.MetadataValue.json(named),
+            },
+        )
 
 
 # -------------------------------------------------------------------- the ledger balances
@@ -302,4 +385,4 @@ def ledger_balances(context: dg.AssetCheckExecutionContext, paths: PfpwPaths):
         )
 
 
-LEDGER_CHECKS = [ledger_balances]
+LEDGER_CHECKS = [ledger_balances, deliveries_due]

@@ -13,6 +13,7 @@ INVENTORY_KEY = dg.AssetKey(["lake", "landing_zone_inventory"])
 LEDGER_KEY = dg.AssetKey(["lake", "ingest_ledger"])
 QUARANTINE_KEY = dg.AssetKey(["lake", "quarantine"])
 REFERENCE_KEYS = {name: dg.AssetKey(["reference", name]) for name in REFERENCE_TABLES}
+DELIVERY_KEY = dg.AssetKey(["lake", "delivery_status"])
 SERVING_KEY = dg.AssetKey(["serving", "serving_database"])
 
 

@@ -196,6 +196,7 @@ class Ingestor:
                     else f"optional sheet {spec.sheet} not in the workbook",
                     "run_id": self.run_id,
                     "ingested_at": now,
+                    "delivered_at": delivered_at(path),
                     "key_fingerprint": self.key_fp,
                     "reference_fingerprint": self.reference.fingerprint,
                     "code_fingerprint": CODE_FINGERPRINT,
@@ -359,12 +360,18 @@ def ignored_ledger(sources: Path, run_id: str) -> pl.DataFrame:
                 "reason": reason,
                 "run_id": run_id,
                 "ingested_at": now,
+                "delivered_at": delivered_at(path),
                 "key_fingerprint": None,
                 "reference_fingerprint": None,
                 "code_fingerprint": CODE_FINGERPRINT,
             }
         )
     return pl.DataFrame(rows, schema=LEDGER_SCHEMA)
+
+
+def delivered_at(path: Path) -> dt.datetime:
+    """When a file landed: its modification time (the pipeline never writes the landing zone)."""
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
 
 
 def specs_of(agency: str) -> tuple[ExtractSpec, ...]:

@@ -11,5 +11,6 @@ select
     status,
     reason,
     run_id,
-    ingested_at
+    ingested_at,
+    delivered_at
 from {{ source('lake', 'ingest_ledger') }}
