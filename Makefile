@@ -34,14 +34,17 @@ test: install lint  ## lint, then the whole test suite
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: install
-	$(BIN)/ruff check dagster_project tests benchmarks
-	$(BIN)/ruff format --check dagster_project tests benchmarks
+	$(BIN)/ruff check dagster_project tests benchmarks dbt/bouncer_checks
+	$(BIN)/ruff format --check dagster_project tests benchmarks dbt/bouncer_checks
 	@# the dbt templater opens the DuckDB profile: give it a throwaway warehouse folder
 	PFPW_WAREHOUSE_DIR=$$(mktemp -d) $(BIN)/sqlfluff lint dbt/models --processes 2
+	@# the review dbt Labs' dbt-project-evaluator makes, as dbt-bouncer checks on the manifest (parsed again if stale)
+	$(BIN)/python -m dagster_project.dbt_project
+	$(BIN)/dbt-bouncer run --config-file dbt/dbt-bouncer.yml
 
 format: install
-	$(BIN)/ruff check --fix dagster_project tests benchmarks
-	$(BIN)/ruff format dagster_project tests benchmarks
+	$(BIN)/ruff check --fix dagster_project tests benchmarks dbt/bouncer_checks
+	$(BIN)/ruff format dagster_project tests benchmarks dbt/bouncer_checks
 	PFPW_WAREHOUSE_DIR=$$(mktemp -d) $(BIN)/sqlfluff fix dbt/models --processes 2
 
 ui: install  ## the Dagster UI on the same instance as `make run` (http://127.0.0.1:$(UI_PORT))

@@ -1,2 +1,2 @@
 -- Rows whose key came again in a later delivery: kept in the lake, listed here, not counted.
-select * from {{ ref('stg_lake__superseded_rows') }}
+select * from {{ ref('int_superseded_rows') }}

@@ -1,5 +1,5 @@
 -- The current state of each enforcement case: the record with the latest updated_at (compared as instants);
--- a tie goes to the later reporting month, then the later line (extracts.md).
+-- a tie goes to the later reporting month, then the later line (extracts.md; ranked in base_court__enforcement_cases).
 select
     case_no,
     applied_on,
@@ -12,7 +12,5 @@ select
     updated_at,
     reporting_month,
     source_file
-from {{ source('court', 'enforcement_cases') }}
-qualify row_number() over (
-    partition by case_no order by updated_at desc, reporting_month desc, source_row desc
-) = 1
+from {{ ref('base_court__enforcement_cases') }}
+where is_current

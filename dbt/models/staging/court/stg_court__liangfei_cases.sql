@@ -1,4 +1,5 @@
--- The current state of each 两非 case (latest updated_at; ties: later reporting month, then later line)
+-- The current state of each 两非 case (latest updated_at; ties: later reporting month, then later line), as ranked
+-- in base_court__liangfei_cases
 select
     case_no,
     opened_on,
@@ -13,7 +14,5 @@ select
     updated_at,
     reporting_month,
     source_file
-from {{ source('court', 'liangfei_cases') }}
-qualify row_number() over (
-    partition by case_no order by updated_at desc, reporting_month desc, source_row desc
-) = 1
+from {{ ref('base_court__liangfei_cases') }}
+where is_current

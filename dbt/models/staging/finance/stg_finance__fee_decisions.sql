@@ -1,3 +1,4 @@
+-- Fee decisions (征收决定书): the current delivery of each decision_no (ranked in base_finance__fee_decisions)
 select
     decision_no,
     respondent_person_key,
@@ -8,5 +9,5 @@ select
     amount_statutory,
     reporting_month,
     source_file
-from {{ source('finance', 'fee_decisions') }}
-qualify row_number() over (partition by decision_no order by {{ latest_delivery_order() }}) = 1
+from {{ ref('base_finance__fee_decisions') }}
+where is_current

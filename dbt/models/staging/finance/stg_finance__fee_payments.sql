@@ -1,3 +1,4 @@
+-- Fee payments (缴款): the current delivery of each receipt_no (ranked in base_finance__fee_payments)
 select
     receipt_no,
     decision_no,
@@ -6,5 +7,5 @@ select
     channel,
     reporting_month,
     source_file
-from {{ source('finance', 'fee_payments') }}
-qualify row_number() over (partition by receipt_no order by {{ latest_delivery_order() }}) = 1
+from {{ ref('base_finance__fee_payments') }}
+where is_current

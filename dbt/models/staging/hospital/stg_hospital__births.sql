@@ -1,3 +1,4 @@
+-- Hospital births (出生医学证明): the current delivery of each birth_certificate_no (ranked in base_hospital__births)
 select
     birth_certificate_no,
     hospital_code,
@@ -10,5 +11,5 @@ select
     birth_defect = '有' as has_birth_defect,
     reporting_month,
     source_file
-from {{ source('hospital', 'births') }}
-qualify row_number() over (partition by birth_certificate_no order by {{ latest_delivery_order() }}) = 1
+from {{ ref('base_hospital__births') }}
+where is_current

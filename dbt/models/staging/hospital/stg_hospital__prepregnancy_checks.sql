@@ -1,3 +1,4 @@
+-- Pre-pregnancy checks: the current delivery of each check_id (ranked in base_hospital__prepregnancy_checks)
 select
     check_id,
     woman_person_key,
@@ -7,5 +8,5 @@ select
     risk_level = '高风险人群' as is_high_risk,
     reporting_month,
     source_file
-from {{ source('hospital', 'prepregnancy_checks') }}
-qualify row_number() over (partition by check_id order by {{ latest_delivery_order() }}) = 1
+from {{ ref('base_hospital__prepregnancy_checks') }}
+where is_current

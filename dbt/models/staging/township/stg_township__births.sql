@@ -1,4 +1,4 @@
--- 出生登记: the current row of each registration_id across deliveries
+-- 出生登记: the current row of each registration_id across deliveries (ranked in base_township__births)
 select
     registration_id,
     village_code,
@@ -13,5 +13,5 @@ select
     reporting_month,
     source_file,
     source_row
-from {{ source('township', 'births') }}
-qualify row_number() over (partition by registration_id order by {{ latest_delivery_order() }}) = 1
+from {{ ref('base_township__births') }}
+where is_current
