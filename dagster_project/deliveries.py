@@ -94,7 +94,6 @@ def status_schema() -> dict:
         "days_late": pl.Int64,
         "status": pl.Utf8,
         "overdue": pl.Boolean,
-        "as_of": pl.Date,
     }
 
 
@@ -207,7 +206,6 @@ def delivery_status(
             .then(pl.lit("overdue"))
             .otherwise(pl.lit("not_yet_due")),
             overdue=~complete & past_due,
-            as_of=pl.lit(today, dtype=pl.Date),
         )
         .select(list(schema))
         .cast(schema)
@@ -227,4 +225,6 @@ def calendar_position(today: dt.date | None = None) -> str:
                 latest_passed[agency] = candidate
                 break
     until = os.environ.get(UNTIL_ENV, "").strip() or "latest"
+    if until == "today":  # the expected months grow on the first of every month
+        until += f":{today:%Y-%m}"
     return f"{until}|" + ",".join(f"{a}:{m}" for a, m in sorted(latest_passed.items()))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import datetime as dt
 import io
 import os
 import random
@@ -73,6 +74,8 @@ class World:
     pool: Path  # deliveries not yet in the landing zone
     rng: random.Random
     key: str = KEYS[0]
+    # the day the nights run on (PFPW_AS_OF): the sample's last months are not yet due at first
+    as_of: dt.date = dt.date(2012, 11, 20)
     log: list[str] = field(default_factory=list)
 
     def months(self, agency: str, where: Path | None = None) -> list[str]:
@@ -149,6 +152,11 @@ class World:
         self.key = KEYS[1] if self.key == KEYS[0] else KEYS[0]
         return "new PII key"
 
+    def time_passes(self) -> str | None:
+        """Days pass: a due date may pass, and a missing month turn overdue, with no delivery at all."""
+        self.as_of += dt.timedelta(days=self.rng.randint(5, 40))
+        return f"time passes: as of {self.as_of}"
+
     def unchanged(self) -> str | None:
         return "nothing changes"
 
@@ -159,6 +167,7 @@ class World:
         "correction",
         "reference_change",
         "new_key",
+        "time_passes",
         "unchanged",
     )
 
@@ -206,10 +215,13 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def run(sources: Path, warehouse: Path, instance, key: str):
+def run(sources: Path, warehouse: Path, instance, key: str, as_of: dt.date | None = None):
     from dagster_project.pipeline import run_pipeline
 
-    with environment(PFPW_SOURCES_DIR=str(sources), PFPW_WAREHOUSE_DIR=str(warehouse), PFPW_PII_KEY=key):
+    day = {"PFPW_AS_OF": as_of.isoformat()} if as_of else {}
+    with environment(
+        PFPW_SOURCES_DIR=str(sources), PFPW_WAREHOUSE_DIR=str(warehouse), PFPW_PII_KEY=key, **day
+    ):
         return run_pipeline(sources, warehouse, instance, out=open(os.devnull, "w"))  # noqa: SIM115
 
 
@@ -276,17 +288,17 @@ def run_sequence(base: Path, root: Path, seed: int, nights: int, say=print) -> l
         for night in range(nights + 1):
             changes = ["first night"] if night == 0 else world.night()
             t0 = time.monotonic()
-            outcome = run(world.zone, warehouse, instance, world.key)
+            outcome = run(world.zone, warehouse, instance, world.key, world.as_of)
             nightly_s = time.monotonic() - t0
             if not outcome.success:
                 problems.append(
                     f"seed {seed} night {night} ({changes}): the nightly run failed: {outcome.summary()}"
                 )
                 break
-            cache_key = (landing_digest(world.zone), world.key)
+            cache_key = (landing_digest(world.zone), world.key, world.as_of)
             if cache_key not in fresh_cache:
                 fresh = root / f"seq{seed}" / f"fresh{night}"
-                result = run(world.zone, fresh, dg.DagsterInstance.ephemeral(), world.key)
+                result = run(world.zone, fresh, dg.DagsterInstance.ephemeral(), world.key, world.as_of)
                 if not result.success:
                     problems.append(f"seed {seed} night {night}: the fresh build failed: {result.summary()}")
                     break

@@ -11,6 +11,5 @@ select
     delivered_at,
     days_late,
     status,
-    overdue,
-    as_of
+    overdue
 from {{ source('lake', 'delivery_status') }}
