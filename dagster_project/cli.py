@@ -86,6 +86,27 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The founding survey as <warehouse>/report/index.html (and report.pdf with Chromium), from serving.duckdb."""
+    from dagster_project.report import NoServingDatabase, YearNotCovered, build_report
+
+    warehouse = Path(args.warehouse or settings.warehouse_dir()).resolve()
+    try:
+        report = build_report(warehouse, year=args.year)
+    except (NoServingDatabase, YearNotCovered) as exc:
+        print(f"pfpw: {exc}", file=sys.stderr)
+        return 2
+    districts = ", ".join(report.districts) or "none"
+    print(
+        f"pfpw report: {report.year} against {report.year - 1}, district(s) {districts}, publication {report.run_id}"
+    )
+    for path in report.paths:
+        print(path)
+    for note in report.notes:
+        print(f"  {note}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pfpw", description="Population and family-planning data warehouse")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -105,6 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     docs.add_argument("--port", type=int, default=8080)
     docs.add_argument("--no-serve", action="store_true", help="only print the path of the docs' index page")
     docs.set_defaults(func=cmd_docs)
+    report = sub.add_parser(
+        "report", help="write the survey report (HTML, and PDF with Chromium) from serving.duckdb"
+    )
+    report.add_argument("--warehouse", help="warehouse folder (default: $PFPW_WAREHOUSE_DIR or ./warehouse)")
+    report.add_argument(
+        "--year", type=int, help="report year, compared with the year before (default: the latest covered)"
+    )
+    report.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
     return args.func(args)
 

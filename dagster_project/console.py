@@ -19,7 +19,7 @@ import dagster as dg
 from dagster_project import progress
 
 E = dg.DagsterEventType
-ORDER = ("state", "inventory", "reference", "ingest", "ledger", "dbt", "audits", "publish")
+ORDER = ("state", "inventory", "reference", "ingest", "ledger", "dbt", "audits", "publish", "report")
 
 
 def stage_of(step_key: str) -> str:
@@ -31,7 +31,9 @@ def stage_of(step_key: str) -> str:
         return "reference"
     if step_key.startswith("ingest_") and step_key != "ingest_audit":
         return "ingest"
-    if step_key in ("ingest_audit", "ledger_balances") or step_key.endswith("_ledger_balances"):
+    if step_key in ("ingest_audit", "ledger_balances", "deliveries_due") or step_key.endswith(
+        "_ledger_balances"
+    ):
         return "ledger"
     if step_key.startswith("dbt_models"):
         return "dbt"
@@ -39,6 +41,8 @@ def stage_of(step_key: str) -> str:
         return "audits"
     if step_key.startswith("serving"):
         return "publish"
+    if step_key.startswith("report"):
+        return "report"
     return "other"
 
 
@@ -87,12 +91,19 @@ class Stage:
                 f"{rows['rows_quarantined']:,} quarantined"
             )
         if kind == "ledger":
-            passed = sum(ok for _, ok, _ in self.checks)
+            balances = [c for c in self.checks if c[0].endswith("ledger_balances")]
+            late = [
+                c[0].removesuffix("_deliveries")
+                for c in self.checks
+                if c[0].endswith("_deliveries") and not c[1]
+            ]
+            passed = sum(ok for _, ok, _ in balances)
             ledger = dict(self.materializations[0][1]) if self.materializations else {}
             return (
-                f"{passed}/{len(self.checks)} balance checks passed; all files: "
+                f"{passed}/{len(balances)} balance checks passed; all files: "
                 f"{ledger.get('rows_read', 0):,} rows read = {ledger.get('rows_loaded', 0):,} loaded + "
                 f"{ledger.get('rows_quarantined', 0):,} quarantined"
+                + (f"; overdue deliveries: {', '.join(late)}" if late else "")
             )
         if kind == "dbt":
             models = sum(1 for a, _ in self.materializations)
@@ -109,6 +120,10 @@ class Stage:
             return (
                 "serving.duckdb and data_team.duckdb replaced" if self.materializations else "not published"
             )
+        if kind == "report":
+            m = dict(self.materializations[0][1]) if self.materializations else {}
+            pdf = "a PDF beside it" if str(m.get("pdf", "")).endswith(".pdf") else "no PDF (no Chromium)"
+            return f"report/index.html for {m.get('report_year', '?')}, {pdf}" if m else "no report"
         return f"{self.steps} step(s)"
 
 

@@ -9,6 +9,7 @@ from dagster_project.assets.ingestion import (
     landing_zone_inventory,
     reference_tables,
 )
+from dagster_project.assets.report import survey_report
 from dagster_project.assets.serving import build_serving_asset
 from dagster_project.assets.state import landing_zone_state
 from dagster_project.checks.asset_checks import GX_CHECKS
@@ -29,6 +30,7 @@ defs = dg.Definitions(
         ingest_audit,
         dbt_models,
         build_serving_asset(PUBLISHED),
+        survey_report,
     ],
     asset_checks=[*LEDGER_CHECKS, *GX_CHECKS],
     jobs=[pfpw_nightly],

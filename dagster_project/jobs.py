@@ -14,6 +14,7 @@ from dagster_project.assets.keys import (
     LEDGER_KEY,
     QUARANTINE_KEY,
     REFERENCE_KEYS,
+    REPORT_KEY,
     SERVING_KEY,
     STATE_KEY,
 )
@@ -83,10 +84,10 @@ def incremental_selection(
 ) -> list[dg.AssetKey]:
     """The assets a night rebuilds when only ``changes`` (agency folders, ``folders``, ``other``, ``calendar``) changed.
 
-    Always the state record, the reference copy, the inventory, the ledger and quarantine and the
-    publication; the ingestion of each changed agency; and everything downstream of the lake
-    tables those can change: an agency's extracts, the ledger and quarantine (any delivered file),
-    the month-folder inventory (``folders``). The rest of the working database is exactly what
+    Always the state record, the reference copy, the inventory, the ledger and quarantine, the
+    publication and the report; the ingestion of each changed agency; and everything downstream of
+    the lake tables those can change: an agency's extracts, the ledger and quarantine (any delivered
+    file), the month-folder inventory (``folders``). The rest of the working database is exactly what
     the last publication built from the same inputs, so it is left as it is.
     """
     agencies = sorted(changes & set(EXTRACT_KEYS_BY_AGENCY))
@@ -98,6 +99,7 @@ def incremental_selection(
         QUARANTINE_KEY,
         DELIVERY_KEY,
         SERVING_KEY,
+        REPORT_KEY,
     ]
     ingest = [k for a in agencies for k in EXTRACT_KEYS_BY_AGENCY[a]]
     # the delivery statuses change with any delivery and with the calendar (a due date passed)

@@ -188,9 +188,16 @@ def rank(key: str) -> int:
     first = key.split("/")[0]
     if key == LANDING_STATE:
         return 0
-    return {"reference": 1, "lake": 2, "staging": 3, "intermediate": 4, "marts": 5, "audit": 5, "serving": 6}[
-        first
-    ]
+    return {
+        "reference": 1,
+        "lake": 2,
+        "staging": 3,
+        "intermediate": 4,
+        "marts": 5,
+        "audit": 5,
+        "serving": 6,
+        "report": 7,
+    }[first]
 
 
 def upstream(assets: dict, key: str) -> set[str]:

@@ -15,6 +15,7 @@ QUARANTINE_KEY = dg.AssetKey(["lake", "quarantine"])
 REFERENCE_KEYS = {name: dg.AssetKey(["reference", name]) for name in REFERENCE_TABLES}
 DELIVERY_KEY = dg.AssetKey(["lake", "delivery_status"])
 SERVING_KEY = dg.AssetKey(["serving", "serving_database"])
+REPORT_KEY = dg.AssetKey(["report", "survey_report"])
 
 
 def extract_key(extract: str) -> dg.AssetKey:

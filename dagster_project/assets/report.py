@@ -1,0 +1,35 @@
+"""The survey report: the founding document regenerated from the served database after every publication."""
+
+import dagster as dg
+
+from dagster_project.assets.keys import REPORT_KEY, SERVING_KEY
+from dagster_project.resources import PfpwPaths
+
+
+@dg.asset(
+    key=REPORT_KEY,
+    deps=[SERVING_KEY],
+    group_name="report",
+    kinds={"html", "pdf"},
+    description="<warehouse>/report/index.html: the founding survey regenerated from serving.duckdb alone "
+    "(the basic-situation table of the latest covered year against the year before, charts, township "
+    "rankings, the village drill-down, a data-quality panel), one self-contained page that opens offline; "
+    "report/report.pdf beside it when Chromium is on PATH. `pfpw report` writes the same.",
+    op_tags={"pfpw/stage": "report"},
+)
+def survey_report(context: dg.AssetExecutionContext, paths: PfpwPaths) -> dg.MaterializeResult:
+    from dagster_project.report import build_report
+
+    report = build_report(paths.warehouse)  # a missing Chromium is a note, never a failure
+    for note in report.notes:
+        context.log.warning(note)
+    metadata = {
+        "path": dg.MetadataValue.path(str(report.html)),
+        "report_year": report.year,
+        "districts": dg.MetadataValue.json(report.districts),
+        "publication_run_id": report.run_id,
+        "pdf": dg.MetadataValue.path(str(report.pdf))
+        if report.pdf
+        else dg.MetadataValue.text("; ".join(report.notes)),
+    }
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,126 @@
+"""Build the report of a warehouse: read the served file, write the page atomically, print it to PDF."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dagster_project.report.data import load
+from dagster_project.report.page import render_page
+
+PDF_TIMEOUT_S = 180
+
+
+class NoServingDatabase(Exception):
+    pass
+
+
+class YearNotCovered(Exception):
+    pass
+
+
+@dataclass
+class Report:
+    html: Path
+    year: int
+    districts: list[str]
+    run_id: str
+    pdf: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.html] + ([self.pdf] if self.pdf else [])
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _replace(tmp: Path, final: Path) -> None:
+    with tmp.open("rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, final)
+
+
+def build_report(warehouse: Path, year: int | None = None, pdf: bool = True) -> Report:
+    """``<warehouse>/report/index.html`` (and ``report.pdf`` when Chromium is on PATH) from ``serving.duckdb``.
+
+    ``year``: the report year, compared with the year before; default the latest covered year.
+    """
+    warehouse = Path(warehouse)
+    serving = warehouse / "serving.duckdb"
+    if not serving.is_file():
+        raise NoServingDatabase(
+            f"no {serving}: run `pfpw run` first (the report reads the published file only)"
+        )
+    served = load(serving)
+    years = served.years()
+    if not years:
+        raise YearNotCovered(f"{serving} holds no covered year")
+    year = years[-1] if year is None else year
+    if year not in years:
+        raise YearNotCovered(
+            f"{year} is not a covered year of {serving} (covered: {', '.join(map(str, years))})"
+        )
+    out = warehouse / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    page = out / "index.html"
+    tmp = out / f".index.html.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(render_page(served, year), encoding="utf-8")
+        _replace(tmp, page)
+    finally:
+        tmp.unlink(missing_ok=True)
+    report = Report(page, year, served.districts(), served.run_id)
+    if pdf:
+        report.pdf, note = print_pdf(page, out / "report.pdf")
+        if note:
+            report.notes.append(note)
+    return report
+
+
+def print_pdf(page: Path, target: Path) -> tuple[Path | None, str]:
+    """Headless Chromium's print-to-PDF of the page, networking off; (None, why) when it cannot.
+
+    A PDF of an older page is removed rather than left beside the new page.
+    """
+    browser = chromium()
+    if browser is None:
+        target.unlink(missing_ok=True)
+        return None, "no PDF: chromium is not on PATH (Debian: apt-get install chromium fonts-noto-cjk)"
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with tempfile.TemporaryDirectory(prefix="pfpw-report-chromium-") as profile:
+        args = [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            # no request leaves the machine: every connection goes to a closed local port
+            "--proxy-server=127.0.0.1:9",
+            "--proxy-bypass-list=<-loopback>",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={tmp}",
+            page.resolve().as_uri(),
+        ]
+        try:
+            run = subprocess.run(args, capture_output=True, text=True, timeout=PDF_TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            tmp.unlink(missing_ok=True)
+            target.unlink(missing_ok=True)
+            return None, f"no PDF: chromium failed ({exc})"
+    if not tmp.exists() or tmp.stat().st_size == 0:
+        tmp.unlink(missing_ok=True)
+        target.unlink(missing_ok=True)
+        return None, f"no PDF: chromium exited {run.returncode}: {run.stderr.strip()[-300:]}"
+    _replace(tmp, target)
+    return target, ""

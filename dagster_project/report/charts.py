@@ -1,0 +1,441 @@
+"""The report's charts: Vega-Lite specs of mart rows, rendered to inline SVG by vl-convert (offline, no script).
+
+Every value plotted is a mart column as the mart holds it (the chart rounds nothing: its axes and
+labels format for display only). The SVG keeps its text as text, in the page's CJK font family.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+VL_VERSION = "5.21"  # the Vega-Lite release the specs are written for (vl-convert bundles several)
+FONT = (
+    '"Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei", '
+    '"PingFang SC", "Heiti SC", sans-serif'
+)
+BLUE, LIGHT_BLUE, RED, ORANGE, GREY = "#3b6ea8", "#a9c4e4", "#d1495b", "#e8a33d", "#888888"
+STEP = {"step": 44}  # pixels a township: 19 townships fill the page, 3 do not stretch
+CONFIG = {
+    "font": FONT,
+    "view": {"stroke": None},
+    "axis": {"labelFontSize": 11, "titleFontSize": 12, "titleFontWeight": "normal"},
+    "legend": {"labelFontSize": 11, "titleFontSize": 11, "orient": "top"},
+    "header": {"labelFontSize": 12, "titleFontSize": 12},
+    "title": {"fontSize": 14, "anchor": "start", "fontWeight": "bold"},
+}
+
+
+@dataclass
+class Chart:
+    slug: str
+    title: str
+    spec: dict
+    sources: list[str]  # mart.column, as printed under the figure
+    note: str = ""
+
+
+def _base(title: str, **spec) -> dict:
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",  # a name, never fetched
+        "title": title,
+        "background": "white",
+        "padding": 8,
+        "config": CONFIG,
+        **spec,
+    }
+
+
+def _year_colors(n: int) -> dict:
+    """The report year darkest, earlier years lighter."""
+    return (
+        {"range": [LIGHT_BLUE, BLUE][-n:]} if n <= 2 else {"scheme": {"name": "blues", "extent": [0.3, 0.9]}}
+    )
+
+
+def _township_axis(order: list[str]) -> dict:
+    return {
+        "field": "township",
+        "type": "nominal",
+        "sort": order,
+        "title": None,
+        "axis": {"labelAngle": -40, "labelFontSize": 11},
+    }
+
+
+def births_and_sex_ratio(rows: list[dict], year: int) -> Chart:
+    """marts.population_indicators: births (bars) and sex ratio at birth (line) by township."""
+    values = [
+        {"township": r["township_name"], "births": r["births"], "sex_ratio": r["sex_ratio_at_birth"]}
+        for r in rows
+    ]
+    order = [r["township_name"] for r in rows]
+    spec = _base(
+        f"{year}年各乡镇（街道）出生人数与出生人口性别比",
+        data={"values": values},
+        width=STEP,
+        height=260,
+        encoding={"x": _township_axis(order)},
+        layer=[
+            {
+                "mark": {"type": "bar", "color": BLUE, "width": {"band": 0.7}},
+                "encoding": {
+                    "y": {
+                        "field": "births",
+                        "type": "quantitative",
+                        "title": "出生人数（柱）",
+                        "axis": {"titleColor": BLUE, "format": ",d"},
+                    }
+                },
+            },
+            {
+                "mark": {"type": "line", "color": RED, "point": {"color": RED, "size": 40}},
+                "encoding": {
+                    "y": {
+                        "field": "sex_ratio",
+                        "type": "quantitative",
+                        "title": "出生人口性别比（线，女=100）",
+                        "scale": {"zero": False},
+                        "axis": {"titleColor": RED, "orient": "right"},
+                    }
+                },
+            },
+        ],
+        resolve={"scale": {"y": "independent"}},
+    )
+    return Chart(
+        "births-sex-ratio",
+        spec["title"],
+        spec,
+        ["marts.population_indicators.births", "marts.population_indicators.sex_ratio_at_birth"],
+    )
+
+
+def planned_birth_rate(rows: list[dict], district_rate: float | None, year: int) -> Chart:
+    """marts.population_indicators.planned_birth_rate by township, the district's rate as a line."""
+    values = [
+        {"township": r["township_name"], "rate": r["planned_birth_rate"]}
+        for r in rows
+        if r["planned_birth_rate"] is not None
+    ]
+    low = min([v["rate"] for v in values] + ([district_rate] if district_rate is not None else []), default=0)
+    domain = [max(0, math.floor(low) - 2), 100]
+    layers: list[dict] = [
+        {
+            "data": {"values": values},
+            "mark": {"type": "bar", "color": BLUE, "clip": True, "width": {"band": 0.7}},
+            "encoding": {
+                "x": {**_township_axis([]), "sort": "-y"},
+                "y": {
+                    "field": "rate",
+                    "type": "quantitative",
+                    "title": "计划生育率（%）",
+                    "scale": {"domain": domain, "zero": False},
+                },
+            },
+        }
+    ]
+    if district_rate is not None:
+        district = {"data": {"values": [{"rate": district_rate, "label": "全区"}]}}
+        layers += [
+            {
+                **district,
+                "mark": {"type": "rule", "color": RED, "strokeWidth": 2, "strokeDash": [6, 3]},
+                "encoding": {"y": {"field": "rate", "type": "quantitative"}},
+            },
+            {
+                **district,
+                "mark": {
+                    "type": "text",
+                    "color": RED,
+                    "align": "right",
+                    "dy": -7,
+                    "x": "width",
+                    "fontSize": 12,
+                },
+                "encoding": {
+                    "y": {"field": "rate", "type": "quantitative"},
+                    "text": {"field": "rate", "type": "quantitative", "format": ".2f"},
+                },
+            },
+        ]
+    spec = _base(
+        f"{year}年各乡镇（街道）计划生育率（虚线：全区）",
+        width=STEP,
+        height=240,
+        layer=layers,
+    )
+    return Chart(
+        "planned-birth-rate",
+        spec["title"],
+        spec,
+        [
+            "marts.population_indicators.planned_birth_rate",
+            "marts.population_indicators_district.planned_birth_rate",
+        ],
+        "纵轴不从 0 开始。",
+    )
+
+
+FEE_RATES = (("filing_rate", "立案率"), ("collection_rate", "征收率"), ("compliance_rate", "符合率"))
+
+
+def fee_rates(rows: list[dict], year: int) -> Chart:
+    """marts.fee_collection: the three rates by township, the report year against the year before."""
+    order = list(dict.fromkeys(r["township_name"] for r in sorted(rows, key=lambda r: r["township_code"])))
+    values = [
+        {"township": r["township_name"], "year": f"{r['year']}年", "indicator": label, "value": r[column]}
+        for r in rows
+        for column, label in FEE_RATES
+        if r.get(column) is not None
+    ]
+    years = sorted({v["year"] for v in values})
+    spec = _base(
+        f"各乡镇（街道）社会抚养费立案率、征收率、符合率（{year - 1}年与{year}年）",
+        data={"values": values},
+        facet={
+            "row": {
+                "field": "indicator",
+                "type": "nominal",
+                "sort": [label for _, label in FEE_RATES],
+                "title": None,
+                "header": {
+                    "labelAngle": 0,
+                    "labelOrient": "top",
+                    "labelAnchor": "start",
+                    "labelFontWeight": "bold",
+                },
+            }
+        },
+        spec={
+            "width": {**STEP, "for": "position"},
+            "height": 130,
+            "mark": {"type": "bar"},
+            "encoding": {
+                "x": _township_axis(order),
+                "xOffset": {"field": "year", "type": "nominal", "sort": years},
+                "y": {"field": "value", "type": "quantitative", "title": "%"},
+                "color": {
+                    "field": "year",
+                    "type": "nominal",
+                    "sort": years,
+                    "title": None,
+                    "scale": _year_colors(len(years)),
+                },
+            },
+        },
+    )
+    return Chart(
+        "fee-rates",
+        spec["title"],
+        spec,
+        [f"marts.fee_collection.{c}" for c, _ in FEE_RATES],
+    )
+
+
+ENFORCEMENT_COUNTS = (
+    ("court_applications", "申请强制执行"),
+    ("court_rejections", "不予执行"),
+    ("judicial_detentions", "司法拘留"),
+    ("liangfei_cases", "“两非”案件"),
+)
+ENFORCEMENT_AMOUNTS = (
+    ("deposits_frozen_amount", "冻结存款"),
+    ("deposits_transferred_amount", "划拨存款"),
+    ("deposits_amount", "冻结划拨银行存款"),
+)
+
+
+def enforcement_by_year(rows: list[dict]) -> Chart:
+    """marts.enforcement_outcomes_district: the measures of every covered year."""
+    years = [f"{r['year']}年" for r in rows]
+    colors = {
+        "field": "year",
+        "type": "nominal",
+        "sort": years,
+        "title": None,
+        "scale": _year_colors(len(years)),
+    }
+
+    def panel(measures, title, axis_title, fmt):
+        values = [
+            {"measure": label, "year": f"{r['year']}年", "value": float(r[col])}
+            for r in rows
+            for col, label in measures
+            if r.get(col) is not None
+        ]
+        enc = {
+            "x": {
+                "field": "measure",
+                "type": "nominal",
+                "sort": [label for _, label in measures],
+                "title": None,
+                "axis": {"labelAngle": 0, "labelLimit": 160},
+            },
+            "xOffset": {"field": "year", "type": "nominal", "sort": years},
+            "y": {"field": "value", "type": "quantitative", "title": axis_title, "axis": {"format": fmt}},
+            "color": colors,
+        }
+        return {
+            "title": {"text": title, "fontSize": 12, "fontWeight": "normal"},
+            "data": {"values": values},
+            "width": 90 * len(measures) + 40,
+            "height": 220,
+            "layer": [
+                {"mark": {"type": "bar"}, "encoding": enc},
+                {
+                    "mark": {"type": "text", "dy": -6, "fontSize": 10},
+                    "encoding": {
+                        **enc,
+                        "text": {"field": "value", "type": "quantitative", "format": fmt},
+                        "color": {"value": "#333"},
+                    },
+                },
+            ],
+        }
+
+    spec = _base(
+        "执法措施（各年度）",
+        hconcat=[
+            panel(ENFORCEMENT_COUNTS, "案件（件）与司法拘留（人）", "件 / 人", ",d"),
+            panel(ENFORCEMENT_AMOUNTS, "冻结、划拨银行存款", "元", ",.0f"),
+        ],
+        resolve={"scale": {"color": "shared"}},
+    )
+    return Chart(
+        "enforcement",
+        spec["title"],
+        spec,
+        [f"marts.enforcement_outcomes_district.{c}" for c, _ in ENFORCEMENT_COUNTS + ENFORCEMENT_AMOUNTS],
+    )
+
+
+STATION_LEVELS = (
+    ("stations_central", "中心站"),
+    ("stations_level1", "一级站"),
+    ("stations_level2", "二级站"),
+)
+
+
+def stations_by_township(rows: list[dict], coverage: float | None, year: int) -> Chart:
+    """marts.service_station_coverage: active stations by level and township on 31 December."""
+    from dagster_project.report.fmt import num
+
+    order = [r["township_name"] for r in rows]
+    values = [
+        {"township": r["township_name"], "level": label, "stations": r[col], "rank": i}
+        for r in rows
+        for i, (col, label) in enumerate(STATION_LEVELS)
+        if r.get(col)
+    ]
+    top = max([sum(r.get(c) or 0 for c, _ in STATION_LEVELS) for r in rows] + [1])
+    title = f"{year}年12月31日各乡镇（街道）计划生育服务站"
+    if coverage is not None:
+        title += f"（乡镇覆盖率 {num(coverage, 2)}%）"
+    spec = _base(
+        title,
+        data={"values": values},
+        width=STEP,
+        height=180,
+        mark={"type": "bar", "width": {"band": 0.7}},
+        encoding={
+            "x": {**_township_axis(order), "scale": {"domain": order}},
+            "y": {
+                "field": "stations",
+                "type": "quantitative",
+                "title": "服务站（个）",
+                "scale": {"domain": [0, top]},
+                "axis": {"values": list(range(top + 1)), "format": "d"},
+            },
+            "color": {
+                "field": "level",
+                "type": "nominal",
+                "title": None,
+                "sort": [label for _, label in STATION_LEVELS],
+                "scale": {"domain": [label for _, label in STATION_LEVELS], "range": [RED, ORANGE, BLUE]},
+            },
+            "order": {"field": "rank"},
+        },
+    )
+    return Chart(
+        "stations",
+        spec["title"],
+        spec,
+        [f"marts.service_station_coverage.{c}" for c, _ in STATION_LEVELS]
+        + ["marts.service_station_coverage_district.township_coverage"],
+        "无服务站的乡镇（街道）无柱。",
+    )
+
+
+def births_by_year(rows: list[dict]) -> Chart:
+    """marts.population_indicators_district: births and unplanned births of every covered year."""
+    measures = (("births", "出生人数"), ("births_unplanned", "政策外出生人数"))
+    values = [
+        {"year": f"{r['year']}年", "measure": label, "value": r[col]}
+        for r in rows
+        for col, label in measures
+        if r.get(col) is not None
+    ]
+    enc = {
+        "x": {"field": "year", "type": "ordinal", "title": None, "axis": {"labelAngle": 0}},
+        "xOffset": {"field": "measure", "type": "nominal", "sort": [m for _, m in measures]},
+        "y": {"field": "value", "type": "quantitative", "title": "人", "axis": {"format": ",d"}},
+        "color": {
+            "field": "measure",
+            "type": "nominal",
+            "title": None,
+            "sort": [m for _, m in measures],
+            "scale": {"range": [BLUE, RED]},
+        },
+    }
+    spec = _base(
+        "各年度出生人数与政策外出生人数",
+        data={"values": values},
+        width=max(240, 160 * len(rows)),
+        height=220,
+        layer=[
+            {"mark": {"type": "bar"}, "encoding": enc},
+            {
+                "mark": {"type": "text", "dy": -6, "fontSize": 11},
+                "encoding": {
+                    **enc,
+                    "text": {"field": "value", "type": "quantitative", "format": ",d"},
+                    "color": {"value": "#333"},
+                },
+            },
+        ],
+    )
+    return Chart(
+        "births-by-year",
+        spec["title"],
+        spec,
+        [
+            "marts.population_indicators_district.births",
+            "marts.population_indicators_district.births_unplanned",
+        ],
+        "集市（marts）只有年度粒度，没有月份：按年度显示。",
+    )
+
+
+_ID = re.compile(r'\bid="([^"]+)"')
+_XMLNS = re.compile(r'\s+xmlns(:xlink)?="[^"]*"')
+
+
+def render_svg(spec: dict, prefix: str) -> str:
+    """The spec as SVG for inline use: no namespace URLs, ids made unique on the page (clip paths)."""
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(
+        spec,
+        vl_version=VL_VERSION,
+        allowed_base_urls=[],  # the data is inline: nothing may be fetched
+        format_locale="zh-CN",
+        time_format_locale="zh-CN",
+    )
+    svg = _XMLNS.sub("", svg, count=2)
+    for old in set(_ID.findall(svg)):
+        new = f"{prefix}-{old}"
+        svg = svg.replace(f'id="{old}"', f'id="{new}"').replace(f"url(#{old})", f"url(#{new})")
+        svg = svg.replace(f'href="#{old}"', f'href="#{new}"')
+    return svg

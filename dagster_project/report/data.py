@@ -1,0 +1,144 @@
+"""Everything the page shows, read from one served file in one read-only connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+# the marts the page reads (metrics.md), each at township and district grain but the village drill-down
+MARTS = (
+    "population_indicators",
+    "population_indicators_district",
+    "fee_collection",
+    "fee_collection_district",
+    "enforcement_outcomes",
+    "enforcement_outcomes_district",
+    "service_station_coverage",
+    "service_station_coverage_district",
+    "village_indicators",
+)
+DELIVERY_COLUMNS = (
+    "agency",
+    "unit_code",
+    "unit_name",
+    "reporting_month",
+    "due_date",
+    "files_expected",
+    "files_delivered",
+    "files_rejected",
+    "files_missing",
+    "days_late",
+    "status",
+)
+
+
+@dataclass
+class Served:
+    path: Path
+    run_id: str
+    published_at: object
+    marts: dict[str, list[dict]] = field(default_factory=dict)  # only the marts the file holds
+    deliveries: list[dict] = field(default_factory=list)
+    quarantine: list[dict] = field(default_factory=list)
+    ledger_problems: list[dict] = field(default_factory=list)  # rejected and ignored files
+    ledger_files: int = 0
+    failed_checks: list[dict] = field(default_factory=list)
+    other_audits: dict[str, int] = field(default_factory=dict)
+
+    def rows(self, mart: str, district: str | None = None, year: int | None = None) -> list[dict]:
+        return [
+            r
+            for r in self.marts.get(mart, [])
+            if (district is None or r.get("district_code") == district)
+            and (year is None or r["year"] == year)
+        ]
+
+    def one(self, mart: str, district: str, year: int) -> dict | None:
+        rows = self.rows(mart, district, year)
+        return rows[0] if rows else None
+
+    def districts(self) -> list[str]:
+        found = {
+            r["district_code"] for m, rows in self.marts.items() if m.endswith("_district") for r in rows
+        }
+        return sorted(found)
+
+    def years(self, district: str | None = None) -> list[int]:
+        found = {
+            r["year"]
+            for m, rows in self.marts.items()
+            if m.endswith("_district")
+            for r in rows
+            if district is None or r["district_code"] == district
+        }
+        return sorted(found)
+
+
+def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[dict]:
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "select table_name, column_name from information_schema.columns where table_schema = ?", [schema]
+    ).fetchall():
+        out.setdefault(table, set()).add(column)
+    return out
+
+
+def load(serving: Path) -> Served:
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        run_id, published_at = con.execute("select run_id, published_at from audit.publication").fetchone()
+        served = Served(serving, run_id, published_at)
+        marts = _tables(con, "marts")
+        for mart in MARTS:
+            if mart in marts:
+                order = ", ".join(
+                    c for c in ("year", "district_code", "township_code", "village_code") if c in marts[mart]
+                )
+                served.marts[mart] = _dicts(con, f"select * from marts.{mart} order by {order}")
+        audit = _tables(con, "audit")
+        if "delivery_status" in audit:
+            cols = ", ".join(c for c in DELIVERY_COLUMNS if c in audit["delivery_status"])
+            served.deliveries = _dicts(
+                con, f"select {cols} from audit.delivery_status order by agency, unit_code, reporting_month"
+            )
+        if "quarantine_summary" in audit:
+            served.quarantine = _dicts(
+                con,
+                "select extract, source_file, reporting_month, reason, rows_quarantined from audit.quarantine_summary "
+                "order by rows_quarantined desc, source_file, reason",
+            )
+        if "ingest_ledger" in audit:
+            served.ledger_problems = _dicts(
+                con,
+                "select status, source_file, agency, extract, reporting_month, reason, ingested_at "
+                "from audit.ingest_ledger where status <> 'loaded' order by status, source_file, extract",
+            )
+            served.ledger_files = con.execute(
+                "select count(distinct source_file) from audit.ingest_ledger"
+            ).fetchone()[0]
+        if "audit_results" in audit:
+            served.failed_checks = _dicts(
+                con,
+                "select asset, check_name, severity, failed_expectations, run_id from audit.audit_results "
+                "where not passed order by severity, asset, check_name",
+            )
+        for table, column in (
+            ("unmatched_links_by_file", "records"),
+            ("out_of_district_rows_by_file", "records"),
+            ("superseded_rows_by_file", "rows_superseded"),
+        ):
+            if table in audit and column in audit[table]:
+                served.other_audits[table] = con.execute(
+                    f"select coalesce(sum({column}), 0) from audit.{table}"
+                ).fetchone()[0]
+    finally:
+        con.close()
+    return served
