@@ -30,7 +30,13 @@ ARTIFACTS = Path(os.environ.get("PFPW_TEST_ARTIFACTS") or PROJECT / "tests" / "a
 STARTUP_TIMEOUT = 120
 LANDING_STATE = "lake/landing_zone_state"
 SERVING = "serving/serving_database"
-LAKE_BOOKKEEPING = {LANDING_STATE, "lake/landing_zone_inventory", "lake/ingest_ledger", "lake/quarantine"}
+LAKE_BOOKKEEPING = {
+    LANDING_STATE,
+    "lake/landing_zone_inventory",
+    "lake/ingest_ledger",
+    "lake/quarantine",
+    "lake/delivery_status",
+}
 
 WORKSPACE_QUERY = """
 { workspaceOrError {
@@ -304,9 +310,9 @@ def test_chromium_shows_the_lineage_and_a_mart(ui, tmp_path):
         profile,
         ["int_fee_cases", "fee_collection", "fee_collection_district", "serving_database"],
     )
-    # four layers out: back to the landing zone state through the extracts and staging
+    # five layers out: back to the landing zone state through the extracts, base and staging models
     render(
-        f"{url}/assets/marts/fee_collection?view=lineage&lineageScope=neighbors&lineageDepth=4",
+        f"{url}/assets/marts/fee_collection?view=lineage&lineageScope=neighbors&lineageDepth=5",
         ARTIFACTS / "ui_fee_collection_lineage.png",
         profile,
         ["landing_zone_state", "township_births", "int_fee_cases", "fee_collection", "serving_database"],
