@@ -12,9 +12,6 @@ select
     reporting_month,
     source_file,
     source_row,
-    row_number() over deliveries as delivery_rank,
-    first_value(source_file) over deliveries as current_file,
-    first_value(source_row) over deliveries as current_row,
-    row_number() over deliveries = 1 as is_current
+    {{ delivery_ranking() }}
 from {{ source('finance', 'fee_decisions') }}
 window deliveries as (partition by decision_no order by {{ latest_delivery_order() }})

@@ -10,9 +10,6 @@ select
     reporting_month,
     source_file,
     source_row,
-    row_number() over deliveries as delivery_rank,
-    first_value(source_file) over deliveries as current_file,
-    first_value(source_row) over deliveries as current_row,
-    row_number() over deliveries = 1 as is_current
+    {{ delivery_ranking() }}
 from {{ source('hospital', 'prepregnancy_checks') }}
 window deliveries as (partition by check_id order by {{ latest_delivery_order() }})
