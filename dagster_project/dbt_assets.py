@@ -7,6 +7,7 @@ always load the same graph.
 """
 
 import importlib.metadata
+import json
 import os
 import shutil
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from dagster_project import lineage
 from dagster_project.assets.keys import (
     DELIVERY_KEY,
     INVENTORY_KEY,
@@ -89,12 +91,72 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: Pf
     with paths.writer_lock():
         paths.prepared_lake()  # every source file exists (empty extracts included)
         record_writer(paths.warehouse, context.run.run_id)
-        invocation = dbt.cli(["build"], context=context, target_path=paths.warehouse / "dbt_target")
-        for i, event in enumerate(invocation.stream()):
-            if i == 5:
-                failpoint("dbt")
-            yield event
+        target = paths.warehouse / "dbt_target"
+        invocation = dbt.cli(["build"], context=context, target_path=target)
+        # The events are held until dbt has finished: the column lineage attached to each model's
+        # materialization is read from the database dbt holds while it runs (lineage.py).
+        events, failure = [], None
+        try:
+            for i, event in enumerate(invocation.stream()):
+                if i == 5:
+                    failpoint("dbt")
+                events.append(event)
+        except Exception as error:  # noqa: BLE001 (re-raised below, once the built models are reported)
+            failure = error
+        yield from with_column_lineage(context, events, target, paths.warehouse / "warehouse.duckdb")
+        if failure is not None:
+            raise failure
         write_dbt_docs(dbt, paths.warehouse / "docs" / "dbt")
+
+
+def with_column_lineage(
+    context: dg.AssetExecutionContext, events: list, target: Path, database: Path
+) -> list:
+    """The models' events with ``dagster/column_lineage`` and ``dagster/column_schema`` added; and
+    ``audit.column_lineage`` written for the whole project (published with the marts)."""
+    manifest_path = target / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        nodes, by_model = lineage.project_lineage(manifest, target, database)
+        lineage.write_table(database, lineage.rows(nodes, by_model))
+    except Exception as error:  # noqa: BLE001 (documentation: a failure is reported, the build stands)
+        context.log.warning(f"column lineage not recorded: {type(error).__name__}: {error}")
+        lineage.write_table(database, [])  # the publication copies the table: present, and empty
+        return events
+    keys = {
+        uid: translator.get_asset_key(manifest["nodes"].get(uid) or manifest["sources"][uid]) for uid in nodes
+    }
+    out = []
+    for event in events:
+        uid = _unique_id(event)
+        if uid in by_model and isinstance(event, dg.Output | dg.AssetMaterialization):
+            node, deps = nodes[uid], by_model[uid]
+            described = manifest["nodes"][uid].get("columns", {})
+            metadata = {
+                **event.metadata,
+                # the keys of dagster's TableMetadataSet (dagster-dbt's fetch_column_metadata writes the same)
+                "dagster/column_schema": dg.TableSchema(
+                    columns=[
+                        dg.TableColumn(name, dtype, description=described.get(name, {}).get("description"))
+                        for name, dtype in node.columns.items()
+                    ]
+                ),
+                "dagster/column_lineage": dg.TableColumnLineage(
+                    deps_by_column={
+                        column: [dg.TableColumnDep(asset_key=keys[p], column_name=c) for p, c in deps[column]]
+                        for column in node.columns
+                        if column in deps
+                    }
+                ),
+            }
+            event = event.with_metadata(metadata)  # noqa: PLW2901
+        out.append(event)
+    return out
+
+
+def _unique_id(event) -> str | None:  # noqa: ANN001 (any dagster-dbt event)
+    value = getattr(event, "metadata", {}).get("unique_id")
+    return getattr(value, "text", value)
 
 
 def write_dbt_docs(dbt: DbtCliResource, out: Path) -> None:

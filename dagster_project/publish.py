@@ -32,6 +32,7 @@ SERVED_AUDIT_TABLES = (
     "superseded_rows_by_file",
     "out_of_district_rows_by_file",
     "delivery_status",
+    "column_lineage",  # how every model column is computed (lineage.py): no data, only names
 )
 # data_team.duckdb (the data team): every audit model, person-level ones included (pseudonymised)
 TEAM_AUDIT_TABLES = (

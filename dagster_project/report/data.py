@@ -46,6 +46,34 @@ class Served:
     ledger_files: int = 0
     failed_checks: list[dict] = field(default_factory=list)
     other_audits: dict[str, int] = field(default_factory=dict)
+    lineage: list[dict] = field(default_factory=list)  # audit.column_lineage (dagster_project/lineage.py)
+
+    def upstream(self, model: str, column: str) -> list[dict]:
+        """Every column ``model.column`` is computed from, walked up to the delivered extracts.
+
+        One dict per upstream column: layer, model, column, header (the extract's, for a source)."""
+        parents: dict[tuple[str, str], list[dict]] = {}
+        for r in self.lineage:
+            if r["upstream_kind"]:
+                parents.setdefault((r["model"], r["column_name"]), []).append(r)
+        layer_of = {r["model"]: r["layer"] for r in self.lineage}
+        found: dict[tuple[str, str], dict] = {}
+        todo = [(model, column)]
+        while todo:
+            for r in parents.get(todo.pop(), []):
+                key = (r["upstream"], r["upstream_column"])
+                if key in found:
+                    continue
+                source = r["upstream_kind"] == "source"
+                found[key] = {
+                    "layer": "source" if source else layer_of.get(r["upstream"], ""),
+                    "model": r["upstream"],
+                    "column": r["upstream_column"],
+                    "header": r["upstream_header"],
+                }
+                if not source:
+                    todo.append(key)
+        return sorted(found.values(), key=lambda d: (d["model"], d["column"]))
 
     def rows(self, mart: str, district: str | None = None, year: int | None = None) -> list[dict]:
         return [
@@ -130,6 +158,8 @@ def load(serving: Path) -> Served:
                 "select asset, check_name, severity, failed_expectations, run_id from audit.audit_results "
                 "where not passed order by severity, asset, check_name",
             )
+        if "column_lineage" in audit:
+            served.lineage = _dicts(con, "select * from audit.column_lineage order by all")
         for table, column in (
             ("unmatched_links_by_file", "records"),
             ("out_of_district_rows_by_file", "records"),

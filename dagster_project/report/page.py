@@ -47,6 +47,9 @@ figcaption { color: var(--muted); font-size: 12px; }
 .s-none { background: #fff; color: #bbb; }
 .legend span { display: inline-block; padding: 0 6px; margin-right: 6px; border: 1px solid var(--line); }
 .ok { color: #1f7a3a; }
+table.lineage { width: 100%; table-layout: fixed; }
+table.lineage td { font-size: 11px; overflow-wrap: anywhere; }
+table.lineage code { word-break: break-all; }
 .cols { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 8px; }
 @page { size: A4; margin: 12mm 10mm; }
@@ -287,6 +290,70 @@ class Page:
             "</section>"
         )
 
+    # --- how every indicator is computed ------------------------------------------------------------
+
+    def lineage(self) -> str:
+        """For every line of the basic-situation table: the mart column and every column upstream of it,
+        by layer, down to the delivered extracts and their headers (audit.column_lineage)."""
+        s = self.served
+        if not s.lineage:
+            return "<p>本发布没有 audit.column_lineage。</p>"
+
+        def cell(items: list[dict]) -> str:
+            """One line per model: its columns, with the extract's header for a source; 行数 for count(*)."""
+            by_model: dict[str, list[str]] = defaultdict(list)
+            for d in items:
+                if d["column"] == "*":
+                    by_model[d["model"]].insert(0, "（行数）")
+                else:
+                    header = f"（{esc(d['header'])}）" if d["header"] else ""
+                    by_model[d["model"]].append(f"{esc(d['column'])}{header}")
+            return (
+                "<br>".join(
+                    f"<code>{esc(m)}</code>：{'、'.join(cols)}" for m, cols in sorted(by_model.items())
+                )
+                or MISSING
+            )
+
+        rows = []
+        for section in BASIC_SITUATION:
+            rows.append(f'<tr class="section"><td colspan="5">{esc(section.title)}</td></tr>')
+            for line in section.lines:
+                up = s.upstream(section.mart, line.column)
+                if not up and not any(
+                    r["model"] == section.mart and r["column_name"] == line.column for r in s.lineage
+                ):
+                    continue
+                by_layer = defaultdict(list)
+                for d in up:
+                    by_layer[d["layer"]].append(d)
+                rows.append(
+                    f"<tr><td>{esc(line.label)}</td>"
+                    f"<td><code>{esc(section.mart)}.{esc(line.column)}</code>"
+                    + (("<br>" + cell(by_layer["marts"])) if by_layer["marts"] else "")
+                    + f"</td><td>{cell(by_layer['intermediate'])}</td>"
+                    f"<td>{cell(by_layer['staging'])}</td><td>{cell(by_layer['source'])}</td></tr>"
+                )
+        return (
+            '<p class="lead">每个指标由哪些列计算而来：集市列 ← 中间层 ← 标准化层（staging）← 报送文件的列及其表头。'
+            "由 dbt 编译后的 SQL 逐列解析（sqlglot），与 Dagster 中各模型物化的 <code>dagster/column_lineage</code> 元数据同源；"
+            "“（行数）”表示该表的行（count(*) 计的是行；表的行来自其 FROM 与 JOIN 的表）。筛选与关联条件本身不计入。</p>"
+            '<table class="lineage"><colgroup><col style="width:11%"><col style="width:23%">'
+            '<col style="width:19%"><col style="width:24%"><col style="width:23%"></colgroup>'
+            "<thead><tr><th>指标</th><th>集市列</th><th>中间层</th>"
+            "<th>标准化层</th><th>报送文件的列（表头）</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+            + self.source(
+                [
+                    "audit.column_lineage.model",
+                    "column_name",
+                    "upstream",
+                    "upstream_column",
+                    "upstream_header",
+                ]
+            )
+        )
+
     # --- data quality --------------------------------------------------------------------------------
 
     def quality(self) -> str:
@@ -500,7 +567,11 @@ class Page:
     def render(self) -> str:
         s = self.served
         districts = s.districts()
-        body = "".join(self.district(d) for d in districts) + self.quality()
+        body = (
+            "".join(self.district(d) for d in districts)
+            + f'<section class="lineage" id="lineage"><h2>指标口径：列级血缘</h2>{self.lineage()}</section>'
+            + self.quality()
+        )
         toc = "".join(f'<li><a href="#d-{esc(d)}">区划代码 {esc(d)}</a></li>' for d in districts)
         generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         return (
@@ -511,7 +582,7 @@ class Page:
             f'<p class="lead">{self.year}年与{self.prev}年对比；数据来自已发布的 serving.duckdb，'
             f"发布 run <code>{esc(s.run_id)}</code>，{esc(timestamp(s.published_at))}。"
             "指标定义见 metrics.md；比率由未舍入的原始合计计算，显示时四舍五入（远离零）到两位小数。</p>"
-            f'<nav><strong>目录</strong><ul>{toc}<li><a href="#quality">数据质量</a></li></ul></nav></header>'
+            f'<nav><strong>目录</strong><ul>{toc}<li><a href="#lineage">指标口径：列级血缘</a></li><li><a href="#quality">数据质量</a></li></ul></nav></header>'
             f"{body}"
             f"<footer>由 <code>pfpw report</code> 生成于 {generated}；只读取 serving.duckdb（schema marts 与 audit）。"
             f"本页不含脚本，不引用任何外部资源。</footer></main></body></html>\n"
