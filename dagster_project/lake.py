@@ -149,7 +149,10 @@ class Lake:
         path = self.ledger_path(extract, month, stem)
         if not path.exists():
             return None
-        rows = pl.read_parquet(path).to_dicts()
+        entry = pl.read_parquet(path)
+        if entry.schema != pl.Schema(LEDGER_SCHEMA):
+            return None  # written by an older version of the lake: the file is ingested again
+        rows = entry.to_dicts()
         return rows[0] if rows else None
 
     @property
