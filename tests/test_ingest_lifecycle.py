@@ -81,3 +81,21 @@ def test_unknown_files_are_listed_as_ignored_never_fatal(small_zone, tmp_path):
     assert set(ledger["status"]) == {"ignored"} and ledger["sha256"].null_count() == 0
     report = ingest_all(small_zone, tmp_path / "wh")  # the known file still loads
     assert report.rows_loaded == 3
+
+
+def test_a_lake_written_by_an_older_version_is_read_again_not_trusted(small_zone, tmp_path):
+    """A ledger entry of another layout (here: written before the ledger had delivered_at) is no proof
+    the file is in the lake as this version writes it: the file is ingested again, and the
+    consolidated ledger has this version's columns."""
+    wh = tmp_path / "wh"
+    f.write_workbook(small_zone / "township" / M / f"{f.T1}.xlsx")
+    ingest_all(small_zone, wh)
+    old = sorted((wh / "ledger").rglob("*.parquet"))
+    old = [p for p in old if not p.name.startswith("_") and pl.read_parquet(p).height]
+    assert old
+    for path in old:
+        pl.read_parquet(path).drop("delivered_at").write_parquet(path)
+    report = ingest_all(small_zone, wh)
+    assert report.files_ingested == 1 and report.files_unchanged == 0
+    ledger = Lake(wh).ledger()
+    assert "delivered_at" in ledger.columns and ledger["delivered_at"].null_count() == 0
