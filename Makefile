@@ -15,7 +15,7 @@ export PFPW_PII_KEY ?= $(SAMPLE_PII_KEY)
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
-.PHONY: install run test lint format ui serve sample bench soak clean
+.PHONY: install run test lint format ui serve sample bench soak clean bi bi-install bi-lock bi-screenshot
 
 install: $(VENV)/.installed
 
@@ -34,8 +34,8 @@ test: install lint  ## lint, then the whole test suite
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: install
-	$(BIN)/ruff check dagster_project tests benchmarks dbt/bouncer_checks
-	$(BIN)/ruff format --check dagster_project tests benchmarks dbt/bouncer_checks
+	$(BIN)/ruff check dagster_project tests benchmarks dbt/bouncer_checks bi
+	$(BIN)/ruff format --check dagster_project tests benchmarks dbt/bouncer_checks bi
 	@# the dbt templater opens the DuckDB profile: give it a throwaway warehouse folder
 	PFPW_WAREHOUSE_DIR=$$(mktemp -d) $(BIN)/sqlfluff lint dbt/models --processes 2
 	@# the review dbt Labs' dbt-project-evaluator makes, as dbt-bouncer checks on the manifest (parsed again if stale)
@@ -43,8 +43,8 @@ lint: install
 	$(BIN)/dbt-bouncer run --config-file dbt/dbt-bouncer.yml
 
 format: install
-	$(BIN)/ruff check --fix dagster_project tests benchmarks dbt/bouncer_checks
-	$(BIN)/ruff format dagster_project tests benchmarks dbt/bouncer_checks
+	$(BIN)/ruff check --fix dagster_project tests benchmarks dbt/bouncer_checks bi
+	$(BIN)/ruff format dagster_project tests benchmarks dbt/bouncer_checks bi
 	PFPW_WAREHOUSE_DIR=$$(mktemp -d) $(BIN)/sqlfluff fix dbt/models --processes 2
 
 ui: install  ## the Dagster UI on the same instance as `make run` (http://127.0.0.1:$(UI_PORT))
@@ -78,6 +78,30 @@ bench: install  ## the nights of the sample (cold, nothing new, one corrected fi
 
 soak: install  ## many random sequences of nights on one instance, each night compared with a fresh build
 	$(BIN)/python -m tests.nightly --sequences $(or $(SEQUENCES),30) --nights $(or $(NIGHTS),4)
+
+# BI: Apache Superset in its own environment (.bi-venv, pinned by bi/constraints.txt, never the pipeline's
+# uv.lock), its metadata in .bi/ (git-ignored). bi/run.sh says what it does and which variables it reads.
+BI_VENV := .bi-venv
+BI_PORT ?= 8088
+
+bi-install: $(BI_VENV)/.installed  ## Superset's environment (.bi-venv), exactly the set bi/constraints.txt pins
+
+$(BI_VENV)/.installed: bi/requirements.in bi/constraints.txt
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	$(UV) venv $(BI_VENV) --python 3.11 --python-preference only-system --allow-existing --quiet
+	$(UV) pip install --python $(BI_VENV)/bin/python --exact -r bi/requirements.in -c bi/constraints.txt
+	@touch $@
+
+bi: bi-install  ## Superset on $(PFPW_WAREHOUSE_DIR)/serving.duckdb, read-only, with the district dashboard (http://127.0.0.1:$(BI_PORT))
+	PFPW_BI_PORT=$${PFPW_BI_PORT:-$(BI_PORT)} bi/run.sh
+
+bi-lock:  ## bi/requirements.in resolved into bi/constraints.txt, keeping its pins (UPGRADE=1: the newest of everything)
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	$(UV) pip compile bi/requirements.in --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  --custom-compile-command "make bi-lock" --quiet -o bi/constraints.txt $(if $(UPGRADE),--upgrade)
+
+bi-screenshot: bi-install  ## docs/img/superset_dashboard.png, of the dashboard a running `make bi` serves
+	$(BI_VENV)/bin/python bi/screenshot.py --url http://127.0.0.1:$${PFPW_BI_PORT:-$(BI_PORT)} --out docs/img/superset_dashboard.png
 
 clean:
 	rm -rf warehouse .dagster dbt/target dbt/logs

@@ -1,0 +1,267 @@
+"""`make bi`, for real: Superset installed from bi/constraints.txt, started on the sample's served marts.
+
+The test runs the Makefile target itself (`make bi`, which installs .bi-venv through `make bi-install`
+when it is missing or stale) on a free port, with its metadata in a temporary folder, against the
+serving.duckdb of the session's `sample_run` (so it shares that xdist group and its one pipeline run).
+It asks the chart-data API for the provisioned dashboard's charts and finds the founding report's
+2012 figures, checks that DuckDB runs read-only inside Superset, provisions a second time and finds
+nothing duplicated, and takes a screenshot of the dashboard (kept in $PFPW_TEST_ARTIFACTS, default
+tests/artifacts/). Superset is stopped at the end, whatever happened.
+"""
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+import requests
+
+from tests.chromium import CHROMIUM
+
+pytestmark = pytest.mark.xdist_group("sample_run")
+
+PROJECT = Path(__file__).resolve().parents[1]
+BI_PYTHON = PROJECT / ".bi-venv" / "bin" / "python"
+ARTIFACTS = Path(os.environ.get("PFPW_TEST_ARTIFACTS") or PROJECT / "tests" / "artifacts")
+PASSWORD = "test-bi-password"
+READY = "Ctrl-C stops it."
+START_TIMEOUT = 300  # install (cold: ~10 s), metadata database (~20-40 s), server, provisioning
+MARTS_CHARTS = 16
+# metrics.md, "The golden year": the district's 2012 figures on the dashboard's big numbers
+GOLDEN_2012 = {"出生人数": 6287, "出生人口性别比": 108.28, "社会抚养费立案率（%）": 97.34}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def running_in_group(pgid: int) -> list[int]:
+    """The processes of a process group that still run (zombies, reparented and not yet reaped, do not)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to `make bi`'s process group (make, bi/run.sh, gunicorn and its worker); SIGKILL after 30 s."""
+    for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            process.poll()  # reap make, the group's leader
+            if not running_in_group(process.pid):
+                return
+            time.sleep(0.2)
+    raise AssertionError(f"processes of make bi still run: {running_in_group(process.pid)}")
+
+
+@pytest.fixture(scope="module")
+def superset(sample_run, tmp_path_factory):
+    assert sample_run["code"] == 0, "the sample run failed"
+    home = tmp_path_factory.mktemp("bi_home")
+    port = free_port()
+    log_path = home / "make_bi.log"
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")},
+        "PFPW_WAREHOUSE_DIR": str(sample_run["warehouse"]),
+        "PFPW_BI_HOME": str(home),
+        "PFPW_BI_PORT": str(port),
+        "PFPW_BI_PASSWORD": PASSWORD,
+    }
+    started = time.monotonic()
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "bi"],
+            cwd=PROJECT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        while READY not in log_path.read_text():
+            assert process.poll() is None, (
+                f"make bi exited with {process.returncode}:\n{log_path.read_text()}"
+            )
+            assert time.monotonic() - started < START_TIMEOUT, f"make bi not ready:\n{log_path.read_text()}"
+            time.sleep(0.5)
+        url = f"http://127.0.0.1:{port}"
+        yield {
+            "url": url,
+            "api": Api(url, "admin", PASSWORD),
+            "log": log_path,
+            "env": env,
+            "serving": sample_run["warehouse"] / "serving.duckdb",
+            "started_in": time.monotonic() - started,
+        }
+    finally:
+        stop(process)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "make_bi.log").write_text(log_path.read_text())
+    assert not listening(port), "Superset still listens after make bi was stopped"
+
+
+class Api:
+    def __init__(self, url: str, username: str, password: str):
+        self.url = url
+        self.http = requests.Session()
+        response = self.http.post(
+            f"{url}/api/v1/security/login",
+            json={"username": username, "password": password, "provider": "db", "refresh": False},
+            timeout=60,
+        )
+        response.raise_for_status()
+        self.http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        self.http.headers["X-CSRFToken"] = self.get("security/csrf_token/")["result"]
+        self.http.headers["Referer"] = url
+
+    def get(self, path: str, **kwargs) -> dict:
+        response = self.http.get(f"{self.url}/api/v1/{path}", timeout=60, **kwargs)
+        assert response.status_code == 200, (path, response.status_code, response.text[:1000])
+        return response.json()
+
+    def post(self, path: str, body: dict) -> dict:
+        response = self.http.post(f"{self.url}/api/v1/{path}", json=body, timeout=60)
+        assert response.status_code == 200, (path, response.status_code, response.text[:1000])
+        return response.json()
+
+    def counts(self) -> dict[str, int]:
+        return {r: self.get(f"{r}/")["count"] for r in ("database", "dataset", "chart", "dashboard")}
+
+
+def year_of(epoch_ms: float) -> int:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).year
+
+
+def test_make_bi_prints_where_to_log_in(superset):
+    log = superset["log"].read_text()
+    assert f"{superset['url']}/superset/dashboard/pfpw-district/" in log
+    assert f"password: {PASSWORD}" in log
+    print(f"make bi ready in {superset['started_in']:.0f} s")
+
+
+def test_the_served_file_is_registered_read_only(superset):
+    api = superset["api"]
+    (database,) = api.get("database/")["result"]
+    connection = api.get(f"database/{database['id']}/connection")["result"]
+    assert connection["sqlalchemy_uri"] == f"duckdb:///{superset['serving']}"
+    assert json.loads(connection["extra"])["engine_params"]["connect_args"] == {"read_only": True}
+    assert not connection["allow_dml"]
+    # DuckDB itself, inside Superset, says the connection is read-only
+    result = api.post(
+        "sqllab/execute/",
+        {
+            "database_id": database["id"],
+            "sql": "SELECT current_setting('access_mode') AS access_mode",
+            "schema": "marts",
+            "runAsync": False,
+            "client_id": "pfpwtest01",
+        },
+    )
+    assert result["data"] == [{"access_mode": "read_only"}]
+
+
+def test_there_is_a_dataset_for_every_mart(superset):
+    with duckdb.connect(str(superset["serving"]), read_only=True) as con:
+        marts = {
+            t
+            for (t,) in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts'"
+            ).fetchall()
+        }
+    datasets = superset["api"].get("dataset/", params={"q": "(page_size:100)"})["result"]
+    assert {d["table_name"] for d in datasets} == marts
+    assert {d["schema"] for d in datasets} == {"marts"}
+    assert len(marts) == 9
+
+
+def test_the_dashboard_charts_give_the_2012_golden_figures(superset):
+    api = superset["api"]
+    charts = api.get("dashboard/pfpw-district/charts")["result"]
+    assert len(charts) == MARTS_CHARTS
+    data = {}
+    for chart in charts:
+        result = api.get(f"chart/{chart['id']}/data/")["result"]
+        assert all(q["rowcount"] > 0 and not q.get("error") for q in result), chart["slice_name"]
+        data[chart["slice_name"]] = result
+    for name, expected in GOLDEN_2012.items():
+        (query,) = data[name]
+        year_column, value_column = query["colnames"]
+        by_year = {year_of(row[year_column]): row[value_column] for row in query["data"]}
+        assert round(by_year[2012], 2) == expected, (name, by_year)
+    # the township charts add up to the district: births by township in the latest year
+    births, sex_ratio = data["各乡镇（街道）出生人数与出生人口性别比（最新年度）"]
+    assert len(births["data"]) == 19
+    assert sum(row["出生人数"] for row in births["data"]) == 6287
+    assert all(90 < row["出生人口性别比（女=100）"] < 150 for row in sex_ratio["data"])
+
+
+def test_provisioning_again_duplicates_nothing(superset):
+    api = superset["api"]
+    before = api.counts()
+    assert before == {"database": 1, "dataset": 9, "chart": MARTS_CHARTS, "dashboard": 1}
+    subprocess.run(
+        [
+            str(BI_PYTHON),
+            str(PROJECT / "bi" / "provision.py"),
+            "--url",
+            superset["url"],
+            "--serving",
+            str(superset["serving"]),
+            "--password",
+            PASSWORD,
+        ],
+        check=True,
+        timeout=120,
+    )
+    assert api.counts() == before
+
+
+@pytest.mark.skipif(
+    not CHROMIUM,
+    reason="chromium is not installed here (CI installs it: apt-get install chromium)",
+)
+def test_the_dashboard_draws_every_chart_in_a_browser(superset):
+    shot = ARTIFACTS / "superset_dashboard.png"
+    result = subprocess.run(
+        [
+            str(BI_PYTHON),
+            str(PROJECT / "bi" / "screenshot.py"),
+            "--url",
+            superset["url"],
+            "--password",
+            PASSWORD,
+            "--charts",
+            str(MARTS_CHARTS),
+            "--out",
+            str(shot),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{MARTS_CHARTS} of {MARTS_CHARTS} charts drawn" in result.stdout
+    assert shot.stat().st_size > 50_000
