@@ -187,6 +187,7 @@ def test_a_real_run_serves_the_statuses_and_warns_per_agency(chased, tmp_path):
     ]
 
 
+@pytest.mark.xdist_group("sample_run")
 def test_the_sample_delivers_every_month_of_every_unit(sample_run):
     """The shipped sample: every township, hospital, the court and finance, every month, nothing missing."""
     con = duckdb.connect(str(sample_run["warehouse"] / "serving.duckdb"), read_only=True)

@@ -74,6 +74,8 @@ GOLDEN = [
 # the figures the issue names, as they must read on the page
 HEADLINE = ("6,287", "94.72", "108.28", "97.34", "91.00", "70.76", "+248.74%")
 
+pytestmark = pytest.mark.xdist_group("sample_run")  # one pipeline run of the sample per session
+
 
 def text_of(fragment: str) -> str:
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment))).strip()
