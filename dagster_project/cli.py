@@ -47,12 +47,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not sources.is_dir():
         print(f"pfpw: no landing zone at {sources}", file=sys.stderr)
         return 2
+    from dagster_project import engines
+
+    try:
+        if engines.engine() == "spark":
+            engines.require_spark()
+    except (ValueError, engines.EngineUnavailable) as exc:
+        print(f"pfpw: {exc}", file=sys.stderr)
+        return 2
     os.environ["PFPW_SOURCES_DIR"] = str(sources)
     os.environ["PFPW_WAREHOUSE_DIR"] = str(warehouse)
     # the pipeline's own log lines go to the Dagster event log; the terminal gets one line per stage
     logging.getLogger("dagster_project").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
     _dagster_home()
-    print(f"pfpw run: {sources} -> {warehouse}", flush=True)
+    engine = "" if engines.engine() == "duckdb" else f" (dbt on {engines.engine()})"
+    print(f"pfpw run: {sources} -> {warehouse}{engine}", flush=True)
     from dagster_project.pipeline import run_pipeline
 
     outcome = run_pipeline(

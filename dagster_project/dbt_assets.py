@@ -23,7 +23,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from dagster_project import lineage
+from dagster_project import engines, lineage
 from dagster_project.assets.keys import (
     DELIVERY_KEY,
     INVENTORY_KEY,
@@ -92,6 +92,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: Pf
         paths.prepared_lake()  # every source file exists (empty extracts included)
         record_writer(paths.warehouse, context.run.run_id)
         target = paths.warehouse / "dbt_target"
+        if dbt.engine == "spark":
+            engines.require_spark()
         invocation = dbt.cli(["build"], context=context, target_path=target)
         # The events are held until dbt has finished: the column lineage attached to each model's
         # materialization is read from the database dbt holds while it runs (lineage.py).
@@ -103,21 +105,39 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: Pf
                 events.append(event)
         except Exception as error:  # noqa: BLE001 (re-raised below, once the built models are reported)
             failure = error
-        yield from with_column_lineage(context, events, target, paths.warehouse / "warehouse.duckdb")
+        catalog = None
+        if dbt.engine == "spark" and failure is None:
+            # the tables Spark wrote (Parquet) into the working database, for the audits and the publication
+            manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+            loaded = engines.load_spark_tables(manifest, paths.warehouse)
+            context.log.info(f"spark: {len(loaded)} tables loaded into the working database")
+            catalog = spark_catalog(dbt, target)
+        yield from with_column_lineage(
+            context, events, target, paths.warehouse / "warehouse.duckdb", catalog=catalog
+        )
         if failure is not None:
             raise failure
         write_dbt_docs(dbt, paths.warehouse / "docs" / "dbt")
 
 
+def spark_catalog(dbt: DbtCliResource, target: Path) -> dict | None:
+    """dbt's catalog of the Spark build (every relation's columns, views included): the lineage's columns."""
+    try:
+        dbt.cli(["docs", "generate"], target_path=target, raise_on_error=True).wait()
+        return json.loads((target / "catalog.json").read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001 (lineage is documentation: the build stands)
+        return None
+
+
 def with_column_lineage(
-    context: dg.AssetExecutionContext, events: list, target: Path, database: Path
+    context: dg.AssetExecutionContext, events: list, target: Path, database: Path, catalog: dict | None = None
 ) -> list:
     """The models' events with ``dagster/column_lineage`` and ``dagster/column_schema`` added; and
     ``audit.column_lineage`` written for the whole project (published with the marts)."""
     manifest_path = target / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        nodes, by_model = lineage.project_lineage(manifest, target, database)
+        nodes, by_model = lineage.project_lineage(manifest, target, database, catalog)
         lineage.write_table(database, lineage.rows(nodes, by_model))
     except Exception as error:  # noqa: BLE001 (documentation: a failure is reported, the build stands)
         context.log.warning(f"column lineage not recorded: {type(error).__name__}: {error}")
@@ -186,13 +206,16 @@ def write_dbt_docs(dbt: DbtCliResource, out: Path) -> None:
 
 
 class PfpwDbtCliResource(DbtCliResource):
-    """dagster-dbt's resource without two costs a night does not need (about 5 s per run).
+    """dagster-dbt's resource without two costs a night does not need (about 5 s per run), and with
+    the engine it builds on (``engines.py``: duckdb, or spark through the Spark environment's dbt).
 
     - ``dbt --version`` in a subprocess, to learn the version: the executable is the one of this
       environment (``DBT_EXECUTABLE``), so it is the installed dbt-core's;
     - a dbt adapter opened in Dagster's own process, used only to fetch row counts and column
       metadata, which this project does not ask for.
     """
+
+    engine: str = "duckdb"
 
     @cached_property
     def _cli_version(self):
@@ -204,4 +227,19 @@ class PfpwDbtCliResource(DbtCliResource):
         return None
 
 
-dbt_resource = PfpwDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+def engine_dbt_resource(engine: str | None = None) -> PfpwDbtCliResource:
+    """The dbt resource of ``PFPW_ENGINE``: this environment's dbt-duckdb, or the Spark environment's dbt
+    with the profile's ``spark`` target (its process, never this one, imports pyspark)."""
+    engine = engine or engines.engine()
+    if engine == "spark":
+        engines.require_spark()
+        return PfpwDbtCliResource(
+            project_dir=dbt_project,
+            dbt_executable=str(engines.SPARK_DBT_EXECUTABLE),
+            target="spark",
+            engine="spark",
+        )
+    return PfpwDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+
+
+dbt_resource = engine_dbt_resource()

@@ -70,28 +70,46 @@ def _header(description: str) -> str:
     return head if any("\u4e00" <= ch <= "\u9fff" for ch in head) else ""
 
 
-def load_nodes(manifest: Mapping[str, Any], con: duckdb.DuckDBPyConnection) -> dict[str, Node]:
-    """Every model and source of the project, with the columns the working database gives them."""
+def _catalog_columns(entry: Mapping[str, Any] | None) -> dict[str, str]:
+    if not entry:
+        return {}
+    ordered = sorted(entry["columns"].values(), key=lambda c: c.get("index", 0))
+    return {c["name"].lower(): c["type"] for c in ordered}
+
+
+def load_nodes(
+    manifest: Mapping[str, Any],
+    con: duckdb.DuckDBPyConnection | None,
+    catalog: Mapping[str, Any] | None = None,
+) -> dict[str, Node]:
+    """Every model and source of the project, with the columns the working database gives them, or
+    dbt's ``catalog.json`` where the models were built elsewhere (Spark)."""
     built: dict[tuple[str, str], dict[str, str]] = {}
-    for schema, table, column, dtype in con.execute(
-        "select table_schema, table_name, column_name, data_type from information_schema.columns "
-        "order by table_schema, table_name, ordinal_position"
-    ).fetchall():
-        built.setdefault((schema, table), {})[column.lower()] = dtype
+    if con is not None:
+        for schema, table, column, dtype in con.execute(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns "
+            "order by table_schema, table_name, ordinal_position"
+        ).fetchall():
+            built.setdefault((schema, table), {})[column.lower()] = dtype
     nodes: dict[str, Node] = {}
     for uid, props in manifest["nodes"].items():
         if props["resource_type"] != "model":
             continue
-        columns = built.get((props["schema"], props.get("alias") or props["name"]), {})
+        if catalog is not None:
+            columns = _catalog_columns(catalog.get("nodes", {}).get(uid))
+        else:
+            columns = built.get((props["schema"], props.get("alias") or props["name"]), {})
         nodes[uid] = Node(uid, props["name"], "model", _layer(props), props["relation_name"], columns, {})
     for uid, props in manifest["sources"].items():
-        try:
-            described = con.execute(f"describe select * from {props['relation_name']}").fetchall()
-            columns = {row[0].lower(): row[1] for row in described}
-        except duckdb.Error:  # a source with no file yet: its documented columns
-            columns = {
-                name.lower(): (c.get("data_type") or "varchar") for name, c in props["columns"].items()
-            }
+        documented = {name.lower(): (c.get("data_type") or "varchar") for name, c in props["columns"].items()}
+        if catalog is not None or con is None:
+            columns = _catalog_columns((catalog or {}).get("sources", {}).get(uid)) or documented
+        else:
+            try:
+                described = con.execute(f"describe select * from {props['relation_name']}").fetchall()
+                columns = {row[0].lower(): row[1] for row in described}
+            except duckdb.Error:  # a source with no file yet: its documented columns
+                columns = documented
         headers = {name.lower(): _header(c.get("description", "")) for name, c in props["columns"].items()}
         nodes[uid] = Node(
             uid,
@@ -110,7 +128,9 @@ def _compiled_sql(target_path: Path, props: Mapping[str, Any]) -> str | None:
     return path.read_text(encoding="utf-8") if path.exists() else None
 
 
-def model_lineage(sql: str, node: Node, parents: list[Node]) -> dict[str, list[tuple[str, str]]]:
+def model_lineage(
+    sql: str, node: Node, parents: list[Node], dialect: str = DIALECT
+) -> dict[str, list[tuple[str, str]]]:
     """{column: [(parent unique id, parent column)]} of one model, from its compiled SQL."""
     from sqlglot import exp, parse_one
     from sqlglot.lineage import lineage
@@ -119,18 +139,18 @@ def model_lineage(sql: str, node: Node, parents: list[Node]) -> dict[str, list[t
     from sqlglot.schema import MappingSchema
 
     by_table: dict[str, str] = {}
-    schema = MappingSchema(dialect=DIALECT)
+    schema = MappingSchema(dialect=dialect)
     for parent in parents:
         relation = parent.relation
-        if parent.kind == "source":  # read_parquet('…') is no table to sqlglot: name it
+        if parent.kind == "source" and relation.startswith("read_parquet("):  # no table to sqlglot: name it
             alias = _source_alias_of(parent)
             sql = sql.replace(relation, alias)
             relation = alias
-        table = exp.to_table(relation, dialect=DIALECT)
-        schema.add_table(table, dict(parent.columns) or {"_": "varchar"}, dialect=DIALECT)
+        table = exp.to_table(relation, dialect=dialect)
+        schema.add_table(table, dict(parent.columns) or {"_": "varchar"}, dialect=dialect)
         by_table[_table_key(table)] = parent.unique_id
-    optimized = optimize(parse_one(sql, dialect=DIALECT), schema=schema, dialect=DIALECT)
-    text = optimized.sql(dialect=DIALECT)
+    optimized = optimize(parse_one(sql, dialect=dialect), schema=schema, dialect=dialect)
+    text = optimized.sql(dialect=dialect)
     selects = {name.lower(): name for name in optimized.named_selects}
     result: dict[str, list[tuple[str, str]]] = {}
     for column in node.columns:
@@ -138,17 +158,19 @@ def model_lineage(sql: str, node: Node, parents: list[Node]) -> dict[str, list[t
             result[column] = []
             continue
         deps: set[tuple[str, str]] = set()
-        for step in lineage(selects[column], text, schema=schema, dialect=DIALECT).walk():
+        for step in lineage(selects[column], text, schema=schema, dialect=dialect).walk():
             if step.downstream:
                 continue
             table = step.expression.find(exp.Table)
             if table is None:
                 # count(*): a count of the rows of the tables it reads, recorded as the column "*"
                 if _counts_rows(step.expression):
-                    deps |= {(parent, ROWS) for parent in _tables_read(step.source, by_table)}
-                deps |= _window_columns(step.expression, step.source, by_table)
+                    deps |= {
+                        (parent, ROWS) for parent in _tables_read(step.source, by_table, dialect=dialect)
+                    }
+                deps |= _window_columns(step.expression, step.source, by_table, dialect)
                 continue
-            parent = by_table.get(_table_key(normalize_identifiers(table.copy(), dialect=DIALECT)))
+            parent = by_table.get(_table_key(normalize_identifiers(table.copy(), dialect=dialect)))
             if parent is not None:
                 deps.add((parent, exp.to_column(step.name).name.lower()))
         result[column] = sorted(deps)
@@ -159,7 +181,7 @@ def model_lineage(sql: str, node: Node, parents: list[Node]) -> dict[str, list[t
             side for q in selects for side in ((q.left, q.right) if isinstance(q, exp.SetOperation) else (q,))
         ]
     result[ROWS] = sorted(
-        {(parent, ROWS) for q in selects for parent in _tables_read(q, by_table, optimized)}
+        {(parent, ROWS) for q in selects for parent in _tables_read(q, by_table, optimized, dialect)}
     )
     return result
 
@@ -170,7 +192,9 @@ def _counts_rows(expression) -> bool:  # noqa: ANN001 (a sqlglot expression)
     return any(isinstance(count.this, exp.Star) for count in expression.find_all(exp.Count))
 
 
-def _window_columns(expression, source, by_table: Mapping[str, str]) -> set[tuple[str, str]]:  # noqa: ANN001
+def _window_columns(
+    expression, source, by_table: Mapping[str, str], dialect: str = DIALECT
+) -> set[tuple[str, str]]:  # noqa: ANN001, E501
     """row_number() over (partition by a order by b): the partition and order columns of parent tables."""
     from sqlglot import exp
     from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
@@ -181,7 +205,7 @@ def _window_columns(expression, source, by_table: Mapping[str, str]) -> set[tupl
         return found
     aliases = {}
     for table in source.find_all(exp.Table):
-        parent = by_table.get(_table_key(normalize_identifiers(table.copy(), dialect=DIALECT)))
+        parent = by_table.get(_table_key(normalize_identifiers(table.copy(), dialect=dialect)))
         if parent is not None:
             aliases[table.alias_or_name] = parent
     named = {w.this.name: w for w in (source.args.get("windows") or []) if isinstance(w.this, exp.Identifier)}
@@ -198,7 +222,7 @@ def _window_columns(expression, source, by_table: Mapping[str, str]) -> set[tupl
     return found
 
 
-def _tables_read(source, by_table: Mapping[str, str], query=None) -> set[str]:  # noqa: ANN001 (sqlglot)
+def _tables_read(source, by_table: Mapping[str, str], query=None, dialect: str = DIALECT) -> set[str]:  # noqa: ANN001, E501
     """The parents a select reads rows from (its FROM and joins, through CTEs and subqueries).
     ``query``: the whole statement, whose WITH clause names the CTEs (default: ``source``)."""
     from sqlglot import exp
@@ -226,7 +250,7 @@ def _tables_read(source, by_table: Mapping[str, str], query=None) -> set[str]:  
                         seen.add(name)
                         visit(ctes[name])
                     continue
-                parent = by_table.get(_table_key(normalize_identifiers(table.copy(), dialect=DIALECT)))
+                parent = by_table.get(_table_key(normalize_identifiers(table.copy(), dialect=dialect)))
                 if parent is not None:
                     found.add(parent)
 
@@ -250,19 +274,24 @@ def _digest(sql: str, node: Node, parents: list[Node]) -> str:
 
 
 def project_lineage(
-    manifest: Mapping[str, Any], target_path: Path, database: Path
+    manifest: Mapping[str, Any], target_path: Path, database: Path, catalog: Mapping[str, Any] | None = None
 ) -> tuple[dict[str, Node], dict[str, dict[str, list[tuple[str, str]]]]]:
-    """Every model's column lineage, from the compiled SQL in ``target_path`` and ``database``."""
+    """Every model's column lineage, from the compiled SQL in ``target_path`` and the columns of
+    ``database`` (or of ``catalog``: dbt's catalog.json, for a build on Spark)."""
+    dialect = manifest.get("metadata", {}).get("adapter_type") or DIALECT
     cache_path = target_path / CACHE_NAME
     try:
         cache = json.loads(cache_path.read_text())
     except (OSError, ValueError):
         cache = {}
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        nodes = load_nodes(manifest, con)
-    finally:
-        con.close()
+    if catalog is not None:
+        nodes = load_nodes(manifest, None, catalog)
+    else:
+        con = duckdb.connect(str(database), read_only=True)
+        try:
+            nodes = load_nodes(manifest, con)
+        finally:
+            con.close()
     lineage_by_model: dict[str, dict[str, list[tuple[str, str]]]] = {}
     fresh_cache: dict[str, Any] = {}
     for uid, node in nodes.items():
@@ -273,13 +302,13 @@ def project_lineage(
         if sql is None or not node.columns:
             continue  # not compiled or not built by this warehouse's dbt yet
         parents = [nodes[p] for p in props["depends_on"]["nodes"] if p in nodes]
-        digest = _digest(sql, node, parents)
+        digest = _digest(dialect + sql, node, parents)
         hit = cache.get(uid)
         if hit and hit.get("digest") == digest:
             deps = {c: [tuple(d) for d in ds] for c, ds in hit["lineage"].items()}
         else:
             try:
-                deps = model_lineage(sql, node, parents)
+                deps = model_lineage(sql, node, parents, dialect)
             except Exception as error:  # noqa: BLE001 (lineage is documentation: never fail the build for it)
                 log.warning("column lineage of %s could not be parsed: %s", node.name, error)
                 continue

@@ -122,6 +122,10 @@ def code_digest() -> str:
     for p in _code_files():
         h.update(p.relative_to(root).as_posix().encode() + b"\0")
         h.update(hashlib.sha256(p.read_bytes()).digest())
+    from dagster_project.engines import engine
+
+    if engine() != "duckdb":  # the same code on another engine is another build (DuckDB's digest unchanged)
+        h.update(f"engine={engine()}".encode())
     return h.hexdigest()
 
 
