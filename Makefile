@@ -15,7 +15,7 @@ export PFPW_PII_KEY ?= $(SAMPLE_PII_KEY)
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
-.PHONY: install run test lint format ui serve sample bench soak clean bi bi-install bi-lock bi-screenshot
+.PHONY: install run test lint format ui serve sample bench soak clean bi bi-install bi-lock bi-screenshot spark-install spark-test
 
 install: $(VENV)/.installed
 
@@ -102,6 +102,23 @@ bi-lock:  ## bi/requirements.in resolved into bi/constraints.txt, keeping its pi
 
 bi-screenshot: bi-install  ## docs/img/superset_dashboard.png, of the dashboard a running `make bi` serves
 	$(BI_VENV)/bin/python bi/screenshot.py --url http://127.0.0.1:$${PFPW_BI_PORT:-$(BI_PORT)} --out docs/img/superset_dashboard.png
+
+# Spark: dbt-spark and pyspark in their own environment (.spark-venv, the `spark` dependency group of uv.lock), never
+# in .venv: pyspark's import calls sys.exit(0) when __main__ has no file. Needs Java 17. dbt's `spark` target
+# (dbt/profiles.yml) runs the same models in a local SparkSession; the parity test compares every mart and audit
+# cell with DuckDB's.
+SPARK_VENV := .spark-venv
+
+spark-install: $(SPARK_VENV)/.installed  ## dbt-spark and pyspark in .spark-venv (apart from .venv)
+
+$(SPARK_VENV)/.installed: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	UV_PROJECT_ENVIRONMENT=$(SPARK_VENV) $(UV) sync --locked --only-group spark --no-install-project
+	@command -v java >/dev/null 2>&1 || [ -n "$$JAVA_HOME" ] || echo "make spark-install: Spark needs Java 17 (no java on PATH)" >&2
+	@touch $@
+
+spark-test: install spark-install  ## dbt build on DuckDB and on Spark, every mart and audit cell compared
+	$(BIN)/pytest tests/test_spark_parity.py -p no:xdist
 
 clean:
 	rm -rf warehouse .dagster dbt/target dbt/logs

@@ -4,6 +4,6 @@ select
     source_file,
     reporting_month,
     source_row,
-    array_to_string(reasons, '; ') as reasons,
+    {{ list_to_string('reasons', "'; '") }} as reasons,
     record
 from {{ ref('stg_lake__quarantine') }}

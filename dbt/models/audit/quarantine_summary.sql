@@ -6,7 +6,7 @@ select
     r.reason,
     count(*) as rows_quarantined,
     min(q.source_row) as first_row,
-    list(q.source_row order by q.source_row)[1:20] as example_rows
+    {{ sorted_list_head('q.source_row', 20) }} as example_rows
 from {{ ref('stg_lake__quarantine') }} as q,
-    unnest(q.reasons) as r (reason)
+    {{ unnest_table('q.reasons', 'r', 'reason') }}
 group by all

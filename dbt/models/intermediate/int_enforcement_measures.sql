@@ -5,8 +5,7 @@ with exploded as (
     select
         c.case_no,
         c.township_code,
-        unnest(c.measures) as measure,
-        generate_subscripts(c.measures, 1) as measure_no
+        {{ unnest_with_position('c.measures', 'measure', 'measure_no') }}
     from {{ ref('stg_court__enforcement_cases') }} as c
 )
 
@@ -14,9 +13,9 @@ select
     case_no,
     measure_no,
     township_code,
-    struct_extract(measure, 'measure_type') as measure_type,
-    struct_extract(measure, 'measured_on') as measured_on,
-    year(struct_extract(measure, 'measured_on')) as measure_year,
-    coalesce(struct_extract(measure, 'amount'), 0)::decimal(18, 2) as amount,
-    struct_extract(measure, 'days') as days
+    {{ struct_field('measure', 'measure_type') }} as measure_type,
+    {{ struct_field('measure', 'measured_on') }} as measured_on,
+    year({{ struct_field('measure', 'measured_on') }}) as measure_year,
+    coalesce({{ struct_field('measure', 'amount') }}, 0)::decimal(18, 2) as amount,
+    {{ struct_field('measure', 'days') }} as days
 from exploded

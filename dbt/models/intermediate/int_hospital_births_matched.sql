@@ -24,9 +24,10 @@ chained as (
         *,
         case
             when
-                datediff('day', lag(birth_date) over (
-                    partition by mother_person_key order by birth_date, kind, record_id
-                ), birth_date) > {{ var('deliveries_chain_days') }}
+                {{ days_between(
+                    'lag(birth_date) over (partition by mother_person_key order by birth_date, kind, record_id)',
+                    'birth_date'
+                ) }} > {{ var('deliveries_chain_days') }}
                 then 1
             else 0
         end as starts_delivery

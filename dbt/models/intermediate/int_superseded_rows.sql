@@ -8,9 +8,9 @@
     ('finance_fee_decisions', 'base_finance__fee_decisions', 'decision_no'),
     ('finance_fee_payments', 'base_finance__fee_payments', 'receipt_no'),
     ('court_enforcement_cases', 'base_court__enforcement_cases',
-        "case_no || ' @ ' || strftime(updated_at, '%Y-%m-%dT%H:%M:%SZ')"),
+        "case_no || ' @ ' || " ~ utc_iso_string('updated_at')),
     ('court_liangfei_cases', 'base_court__liangfei_cases',
-        "case_no || ' @ ' || strftime(updated_at, '%Y-%m-%dT%H:%M:%SZ')"),
+        "case_no || ' @ ' || " ~ utc_iso_string('updated_at')),
 ] %}
 {%- for extract, base_model, key in keyed %}
     select
