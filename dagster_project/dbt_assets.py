@@ -105,6 +105,13 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: Pf
                 events.append(event)
         except Exception as error:  # noqa: BLE001 (re-raised below, once the built models are reported)
             failure = error
+        if failure is None:
+            lost = lost_events(events, target)
+            if lost:  # never a green run that built less than dbt says it did
+                failure = dg.Failure(
+                    f"dbt built {len(lost)} model(s) whose events never reached Dagster "
+                    f"(a line of dbt's JSON log could not be read): {', '.join(lost[:5])}"
+                )
         catalog = None
         if dbt.engine == "spark" and failure is None:
             # the tables Spark wrote (Parquet) into the working database, for the audits and the publication
@@ -118,6 +125,22 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: Pf
         if failure is not None:
             raise failure
         write_dbt_docs(dbt, paths.warehouse / "docs" / "dbt")
+
+
+def lost_events(events: list, target: Path) -> list[str]:
+    """Models dbt's run_results.json says it built, without their event among ``events``."""
+    try:
+        results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    except (OSError, ValueError, KeyError):
+        return []
+    reported = {_unique_id(e) for e in events}
+    return sorted(
+        r["unique_id"].split(".")[-1]
+        for r in results
+        if r["unique_id"].startswith("model.")
+        and r.get("status") == "success"
+        and r["unique_id"] not in reported
+    )
 
 
 def spark_catalog(dbt: DbtCliResource, target: Path) -> dict | None:

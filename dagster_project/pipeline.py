@@ -209,6 +209,15 @@ def summarise(
             mat = event.event_specific_data.materialization
             if mat.asset_key.path[0] == "serving":
                 out.published = True
+        elif event.event_type == dg.DagsterEventType.STEP_SKIPPED and (event.step_key or "").startswith(
+            "serving"
+        ):
+            out.errors.append(
+                (
+                    "publication",
+                    "skipped: an asset it depends on was not materialized by this run (see the event log)",
+                )
+            )
     if published:  # nothing new: the run only recorded the state
         out.success = result.success
         return out
