@@ -124,7 +124,9 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: Pf
         )
         if failure is not None:
             raise failure
-        write_dbt_docs(dbt, paths.warehouse / "docs" / "dbt")
+        write_dbt_docs(
+            dbt, paths.warehouse / "docs" / "dbt", generated=target / "static_index.html" if catalog else None
+        )
 
 
 def lost_events(events: list, target: Path) -> list[str]:
@@ -146,7 +148,9 @@ def lost_events(events: list, target: Path) -> list[str]:
 def spark_catalog(dbt: DbtCliResource, target: Path) -> dict | None:
     """dbt's catalog of the Spark build (every relation's columns, views included): the lineage's columns."""
     try:
-        dbt.cli(["docs", "generate"], target_path=target, raise_on_error=True).wait()
+        # --static: the same invocation writes the dbt docs page (write_dbt_docs), one JVM instead of two
+        (target / "static_index.html").unlink(missing_ok=True)
+        dbt.cli(["docs", "generate", "--static"], target_path=target, raise_on_error=True).wait()
         return json.loads((target / "catalog.json").read_text(encoding="utf-8"))
     except Exception:  # noqa: BLE001 (lineage is documentation: the build stands)
         return None
@@ -202,11 +206,12 @@ def _unique_id(event) -> str | None:  # noqa: ANN001 (any dagster-dbt event)
     return getattr(value, "text", value)
 
 
-def write_dbt_docs(dbt: DbtCliResource, out: Path) -> None:
+def write_dbt_docs(dbt: DbtCliResource, out: Path, generated: Path | None = None) -> None:
     """`dbt docs generate --static`: one self-contained page beside the GX Data Docs.
 
     The page describes the models and their columns, which change only with the code: it is
     generated again only when the code or the dbt project changed since it was written.
+    ``generated``: a page this run already generated (on Spark, with the catalog), used as it is.
     """
     digest = code_digest()
     stamp = out / ".code_digest"
@@ -214,6 +219,10 @@ def write_dbt_docs(dbt: DbtCliResource, out: Path) -> None:
         return
     # one page per version of the code, shared by every warehouse built with it
     cached = Path(dbt_project.project_dir) / dbt_project.target_path / "static_docs" / f"{digest[:32]}.html"
+    if not cached.exists() and generated is not None and generated.exists():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(generated, cached.with_suffix(".tmp"))
+        os.replace(cached.with_suffix(".tmp"), cached)
     if not cached.exists():
         target = Path(dbt_project.project_dir) / dbt_project.target_path / f"docs-{os.getpid()}"
         dbt.cli(["docs", "generate", "--static"], target_path=target, raise_on_error=True).wait()

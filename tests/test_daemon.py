@@ -138,6 +138,10 @@ def test_the_daemon_runs_and_publishes_a_corrected_file(tmp_path):
         "PFPW_SENSOR_INTERVAL_SECONDS": "5",
     }
 
+    # The instance's storage exists before two processes use it at once: SQLite storage created by
+    # two processes at the same moment fails in one of them ("table runs already exists", seen in CI).
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.get_runs(limit=1)  # opening it created the run, event-log and schedule databases
     # the sensor switched on in the instance while a first publication is made, as on an ordinary
     # night; no daemon runs yet, so nothing ticks before the publication
     switch_on = subprocess.Popen(
