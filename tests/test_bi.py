@@ -24,6 +24,7 @@ import pytest
 import requests
 
 from tests.chromium import CHROMIUM
+from tests.test_ui import free_port, live_members
 
 pytestmark = pytest.mark.xdist_group("sample_run")
 
@@ -38,28 +39,9 @@ MARTS_CHARTS = 16
 GOLDEN_2012 = {"出生人数": 6287, "出生人口性别比": 108.28, "社会抚养费立案率（%）": 97.34}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def listening(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def running_in_group(pgid: int) -> list[int]:
-    """The processes of a process group that still run (zombies, reparented and not yet reaped, do not)."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            pids.append(int(stat.parent.name))
-    return pids
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -70,10 +52,10 @@ def stop(process: subprocess.Popen) -> None:
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             process.poll()  # reap make, the group's leader
-            if not running_in_group(process.pid):
+            if not live_members(process.pid):
                 return
             time.sleep(0.2)
-    raise AssertionError(f"processes of make bi still run: {running_in_group(process.pid)}")
+    raise AssertionError(f"processes of make bi still run: {live_members(process.pid)}")
 
 
 @pytest.fixture(scope="module")
