@@ -55,12 +55,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (ValueError, engines.EngineUnavailable) as exc:
         print(f"pfpw: {exc}", file=sys.stderr)
         return 2
+    if args.executor:
+        os.environ["PFPW_EXECUTOR"] = args.executor
+    if args.workers:
+        os.environ["PFPW_WORKERS"] = str(args.workers)
+    try:
+        settings.executor(), settings.workers(), settings.ingest_fanout_checked()
+    except ValueError as exc:
+        print(f"pfpw: {exc}", file=sys.stderr)
+        return 2
     os.environ["PFPW_SOURCES_DIR"] = str(sources)
     os.environ["PFPW_WAREHOUSE_DIR"] = str(warehouse)
     # the pipeline's own log lines go to the Dagster event log; the terminal gets one line per stage
     logging.getLogger("dagster_project").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
     _dagster_home()
     engine = "" if engines.engine() == "duckdb" else f" (dbt on {engines.engine()})"
+    if settings.executor() == "multiprocess":
+        engine += f" (multiprocess executor, {settings.workers()} at once)"
     print(f"pfpw run: {sources} -> {warehouse}{engine}", flush=True)
     from dagster_project.pipeline import run_pipeline
 
@@ -123,6 +134,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--sources", help="landing zone (default: $PFPW_SOURCES_DIR or ./sources)")
     run.add_argument("--warehouse", help="warehouse folder (default: $PFPW_WAREHOUSE_DIR or ./warehouse)")
     run.add_argument("-v", "--verbose", action="store_true", help="print Dagster's whole event log as well")
+    run.add_argument(
+        "--executor",
+        choices=["in_process", "multiprocess"],
+        help="Dagster executor (default: $PFPW_EXECUTOR or in_process); multiprocess ingests work units in parallel",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        help="multiprocess: steps at once (default: $PFPW_WORKERS or the number of cores)",
+    )
     run.set_defaults(func=cmd_run)
     gen = sub.add_parser("generate", help="write a deterministic synthetic landing zone")
     gen.add_argument("--out", required=True)

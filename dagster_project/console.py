@@ -188,7 +188,8 @@ class StageReporter:
 
     def _stage_name(self, step_key: str) -> str:
         stage = stage_of(step_key)
-        return f"ingest {step_key.removeprefix('ingest_')}" if stage == "ingest" else stage
+        # ingest_<agency>.<agency>_plan / _files[<unit>] / _commit: one stage per agency
+        return f"ingest {step_key.removeprefix('ingest_').split('.')[0]}" if stage == "ingest" else stage
 
     def _handle(self, entry) -> None:
         event = entry.dagster_event
@@ -202,8 +203,11 @@ class StageReporter:
                 self.current = name
         elif event.event_type == E.STEP_SUCCESS:
             stage.steps += 1
+            # the time in its steps (parallel ingestion units add up: more than the wall clock)
             stage.seconds += (event.event_specific_data.duration_ms or 0) / 1000
-            if name not in ("ledger", "audits"):  # multi-step stages print when the next stage starts
+            if name not in ("ledger", "audits") and not (
+                name.startswith("ingest ") and not event.step_key.endswith("_commit")
+            ):  # multi-step stages print when the next stage starts (ingestion: when its commit step ends)
                 self._print_stage(stage)
         elif event.event_type == E.STEP_FAILURE:
             cause = root_cause(event.event_specific_data.error)

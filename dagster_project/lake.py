@@ -62,6 +62,23 @@ def write_parquet_atomic(df: pl.DataFrame, path: Path) -> None:
     fsync_dir(path.parent)
 
 
+def _writer_alive(tmp: Path) -> bool:
+    """Whether the process that is writing a temporary (``.<name>.<pid>.tmp``) still runs."""
+    try:
+        pid = int(tmp.name.removesuffix(TMP_SUFFIX).rsplit(".", 1)[1])
+    except (IndexError, ValueError):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -130,7 +147,8 @@ class Lake:
                     write_parquet_atomic(pl.DataFrame(schema=schema), empty)
         for area in ("lake", "quarantine", "ledger", "pii"):  # temporaries of a run that was killed
             for stale in (self.root / area).rglob(f"*{TMP_SUFFIX}"):
-                stale.unlink(missing_ok=True)
+                if not _writer_alive(stale):  # not those of a step writing beside this one
+                    stale.unlink(missing_ok=True)
         if not self.ignored_path.exists():
             write_parquet_atomic(pl.DataFrame(schema=LEDGER_SCHEMA), self.ignored_path)
         if not self.ledger_snapshot_path.exists():

@@ -8,6 +8,7 @@ or only the state record), prints a line per stage while it runs, and a short su
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ import dagster as dg
 
 from dagster_project import settings, state
 from dagster_project.console import StageReporter
-from dagster_project.locks import writer_lock
+from dagster_project.locks import run_lock
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -102,12 +103,18 @@ def run_pipeline(
     out: TextIO | None = None,
     bar: bool = False,
     trigger: str = "cli",
+    executor: str | None = None,
+    workers: int | None = None,
 ) -> Outcome:
     """The nightly job over the landing zone, in one run recorded in ``instance``.
 
     A night with nothing new runs the state record from a small job that imports neither the
     ingestion code nor dagster-dbt (a few seconds in all); otherwise the definitions are loaded
     and the night runs everything, or only what changed since the last publication.
+
+    ``executor`` (default ``PFPW_EXECUTOR``, else in-process) ``multiprocess`` runs the steps in
+    up to ``workers`` (``PFPW_WORKERS``, else the cores) processes at once: ingestion's work units
+    side by side. The run holds the warehouse for its steps, whichever process they run in.
     """
     from dagster._core.utils import make_new_run_id
 
@@ -115,8 +122,10 @@ def run_pipeline(
 
     start = time.monotonic()
     key = settings.pii_key()
+    executor = executor or settings.executor()
+    workers = workers or settings.workers()
     instance = instance or dg.DagsterInstance.get()
-    with writer_lock(warehouse):
+    with run_lock(warehouse):
         current = state.current_state(sources, key)
         published = state.nothing_new(warehouse, current)
         if published:
@@ -133,26 +142,95 @@ def run_pipeline(
             job = defs.resolve_job_def("pfpw_nightly")
             if request.selection:
                 job = job.get_subset(asset_selection=set(request.selection))
+        parallel = executor == "multiprocess" and not published
         run_id = make_new_run_id()
-        reporter = StageReporter(instance, run_id, out=out or sys.stdout, bar=bar)
         log_path = run_log_path(warehouse, run_id)
         with contextlib.ExitStack() as stack:
+            terminal = out or sys.stdout
             if not verbose:  # what the steps print (dbt's own log lines) goes to the run's log file
                 log = stack.enter_context(log_path.open("w", encoding="utf-8"))
-                stack.enter_context(contextlib.redirect_stdout(log))
-            stack.enter_context(reporter)
-            result = job.execute_in_process(
-                instance=instance,
-                tags=request.tags,
-                raise_on_error=False,
-                run_id=run_id,
-                run_config=None if verbose else QUIET_LOGS,
+                if parallel:  # step processes write to the file descriptors they inherit
+                    terminal = out or stack.enter_context(_descriptors_to(log))
+                else:
+                    stack.enter_context(contextlib.redirect_stdout(log))
+            reporter = stack.enter_context(
+                StageReporter(instance, run_id, out=terminal, bar=bar and not parallel)
             )
+            if parallel:
+                result = execute_multiprocess(
+                    instance, run_id, request, workers, run_config=None if verbose else QUIET_LOGS
+                )
+            else:
+                result = job.execute_in_process(
+                    instance=instance,
+                    tags=request.tags,
+                    raise_on_error=False,
+                    run_id=run_id,
+                    run_config=None if verbose else QUIET_LOGS,
+                )
         outcome = summarise(result, warehouse, reporter, published)
         outcome.rebuilt_from = request.changes
         outcome.log_path = log_path
     outcome.seconds = time.monotonic() - start
     return outcome
+
+
+def execute_multiprocess(
+    instance: dg.DagsterInstance, run_id: str, request, workers: int, run_config: dict | None
+) -> dg.ExecutionResult:
+    """The nightly job (or its incremental selection) as run ``run_id``, on the multiprocess executor.
+
+    The job is reconstructable (``jobs.nightly_job``): each step process loads it from the module.
+    """
+    from dagster._core.execution.api import execute_run
+
+    from dagster_project.jobs import multiprocess_config, nightly_job
+
+    if instance.is_ephemeral:
+        raise ValueError("the multiprocess executor needs a persistent Dagster instance (DAGSTER_HOME)")
+    # the fork server hands its step processes the environment it started with (the warehouse, the
+    # key, this run's writer token): a new one per run, so a second run in this process is not the first's
+    _stop_fork_server()
+    recon = dg.reconstructable(nightly_job)
+    config = {**(run_config or {}), **multiprocess_config(workers)}
+    run = instance.create_run_for_job(
+        job_def=recon.get_definition(),
+        run_id=run_id,
+        run_config=config,
+        tags=request.tags,
+        asset_selection=frozenset(request.selection) if request.selection else None,
+        job_code_origin=recon.get_python_origin(),
+    )
+    return execute_run(recon, run, instance, raise_on_error=False)
+
+
+def _stop_fork_server() -> None:
+    import multiprocessing.forkserver as forkserver
+
+    stop = getattr(forkserver._forkserver, "_stop", None)  # noqa: SLF001 (no public way to restart it)
+    if stop is not None:
+        stop()
+
+
+@contextlib.contextmanager
+def _descriptors_to(log: TextIO):
+    """Standard output and error (the descriptors step processes inherit) into ``log``; yields the terminal."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    terminal = os.fdopen(os.dup(saved[0]), "w", encoding="utf-8", buffering=1)
+    try:
+        yield terminal
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+        terminal.close()
 
 
 def state_only_job() -> dg.JobDefinition:

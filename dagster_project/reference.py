@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -32,6 +33,11 @@ class Reference:
     @property
     def hospitals(self) -> frozenset[str]:
         return frozenset(self.tables["hospitals"]["hospital_code"].to_list())
+
+    @cached_property
+    def hospital_townships(self) -> dict[str, str]:
+        h = self.tables["hospitals"]
+        return dict(zip(h["hospital_code"].to_list(), h["township_code"].to_list(), strict=True))
 
 
 def load_reference(sources: Path) -> Reference:

@@ -37,3 +37,39 @@ def pii_key() -> bytes:
     if not key.strip():
         raise MissingPiiKey()
     return key.encode("utf-8")
+
+
+FANOUTS = ("district", "district-month")
+
+
+def ingest_fanout() -> str:
+    """How an agency's ingestion is cut into steps: ``district`` (default) or ``district-month``."""
+    return os.environ.get("PFPW_INGEST_FANOUT", "district").strip() or "district"
+
+
+def ingest_fanout_checked() -> str:
+    fanout = ingest_fanout()
+    if fanout not in FANOUTS:
+        raise ValueError(f"PFPW_INGEST_FANOUT={fanout!r}: one of {', '.join(FANOUTS)}")
+    return fanout
+
+
+EXECUTORS = ("in_process", "multiprocess")
+
+
+def executor() -> str:
+    """Dagster's executor for `pfpw run`: ``in_process`` (default) or ``multiprocess`` (PFPW_EXECUTOR)."""
+    name = os.environ.get("PFPW_EXECUTOR", "in_process").strip().replace("-", "_") or "in_process"
+    if name not in EXECUTORS:
+        raise ValueError(f"PFPW_EXECUTOR={name!r}: one of {', '.join(EXECUTORS)}")
+    return name
+
+
+def workers() -> int:
+    """How many step processes the multiprocess executor runs at once (PFPW_WORKERS, default: the cores)."""
+    raw = os.environ.get("PFPW_WORKERS", "").strip()
+    if not raw:
+        return os.cpu_count() or 1
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"PFPW_WORKERS={raw!r}: a whole number of processes, at least 1")
+    return int(raw)

@@ -24,7 +24,11 @@ from dagster_project.assets.state import INGESTION_GROUP
 from dagster_project.ingest.run import (
     Ingestor,
     MonthReport,
+    Unit,
     agency_months,
+    district_of,
+    ingest_unit,
+    plan_units,
     specs_of,
     write_inventory,
     write_reference,
@@ -90,55 +94,81 @@ def landing_zone_inventory(context: dg.AssetExecutionContext, paths: PfpwPaths) 
 
 
 def build_agency_asset(agency: str) -> dg.AssetsDefinition:
-    specs = specs_of(agency)
+    """An agency's extracts as one graph: plan the work units, ingest them side by side, account.
 
-    @dg.multi_asset(
-        name=f"ingest_{agency}",
-        specs=[
-            dg.AssetSpec(
-                extract_key(s.name),
-                group_name=INGESTION_GROUP,
-                description=s.description
-                + " Valid rows, pseudonymised; see the ledger and quarantine for the rest.",
-                deps=[STATE_KEY, *REFERENCE_KEYS.values()],
-                kinds={"parquet", "polars"},
-                metadata={
-                    "agency": agency,
-                    "dagster/column_schema": dg.TableSchema(
-                        columns=[dg.TableColumn(f.name, f.kind, description=f.source) for f in s.fields]
-                    ),
-                },
-            )
-            for s in specs
-        ],
-        can_subset=False,
-        op_tags={"pfpw/stage": "ingest"},
+    ``<agency>_plan`` brings the lake's month folders in line with withdrawals and fans out one
+    ``<agency>_files[<unit>]`` step per district (or district and month: ``PFPW_INGEST_FANOUT``,
+    see ``ingest/run.py:plan_units``); ``<agency>_commit`` adds up their reports and materializes
+    the extracts. The units write disjoint lake files, so Dagster's executor decides how many run
+    at once: one after another in-process, in parallel processes with the multiprocess executor,
+    in pods with dagster-k8s (README, "Scaling out").
+    """
+    specs = specs_of(agency)
+    deps = {"state": STATE_KEY, **{f"reference_{k}": key for k, key in REFERENCE_KEYS.items()}}
+
+    @dg.op(
+        name=f"{agency}_plan",
+        ins={name: dg.In(dg.Nothing) for name in deps},
+        out={"units": dg.DynamicOut(Unit), "withdrawn": dg.Out(MonthReport)},
+        tags={"pfpw/stage": "ingest"},
     )
-    def _ingest(context: dg.AssetExecutionContext, paths: PfpwPaths):
-        key = settings.pii_key()
+    def plan(context: dg.OpExecutionContext, paths: PfpwPaths):
         ref = load_reference(paths.sources)
-        total = MonthReport()
+        withdrawn = MonthReport()
         with paths.writer_lock():
             lake = paths.prepared_lake()
-            # every month in the landing zone or still in the lake (a withdrawn folder leaves the lake);
-            # unchanged files are recognised by their hash and not read again
-            months = agency_months(paths.sources, lake, agency)
-            counter = progress.Counter(
-                f"ingest {agency}",
-                sum(
-                    1
-                    for m in months
-                    if (paths.sources / agency / m).is_dir()
-                    for _ in (paths.sources / agency / m).iterdir()
-                ),
+            # a month folder withdrawn from the landing zone is still in the lake: its files leave it
+            ingestor = Ingestor(paths.sources, lake, ref, settings.pii_key(), run_id=context.run.run_id)
+            for month in agency_months(paths.sources, lake, agency):
+                ingestor.withdraw(specs, month, withdrawn)
+        units = plan_units(paths.sources, agency, ref, settings.ingest_fanout()) or [Unit(agency, "none", ())]
+        context.log.info(f"{agency}: {len(units)} work unit(s): {', '.join(u.key for u in units[:20])}")
+        yield dg.Output(withdrawn, "withdrawn")
+        for unit in units:
+            yield dg.DynamicOutput(unit, output_name="units", mapping_key=unit.key)
+
+    @dg.op(name=f"{agency}_files", tags={"pfpw/stage": "ingest"})
+    def files(context: dg.OpExecutionContext, paths: PfpwPaths, unit: Unit) -> MonthReport:
+        ref = load_reference(paths.sources)
+        with paths.writer_lock():
+            n = sum(
+                1
+                for m in unit.months
+                if (paths.sources / agency / m).is_dir()
+                for p in (paths.sources / agency / m).iterdir()
+                if district_of(agency, p, ref) == unit.district
             )
+            counter = progress.Counter(f"ingest {agency}", n)
             ingestor = Ingestor(
-                paths.sources, lake, ref, key, run_id=context.run.run_id, on_file=counter.step
+                paths.sources,
+                paths.lake,
+                ref,
+                settings.pii_key(),
+                run_id=context.run.run_id,
+                on_file=counter.step,
             )
-            for month in months:
-                total.add(ingestor.ingest(specs, month))
-        for rel, reason in total.rejected:
+            report = ingest_unit(ingestor, unit)
+        for rel, reason in report.rejected:
             context.log.error(f"rejected {rel}: {reason}")
+        context.log.info(
+            f"{agency} {unit.key}: {report.files_seen} files ({report.files_ingested} ingested, "
+            f"{report.files_unchanged} unchanged), {report.rows_read} rows read, {report.rows_loaded} loaded, "
+            f"{report.rows_quarantined} quarantined"
+        )
+        return report
+
+    @dg.op(
+        name=f"{agency}_commit",
+        out={s.name: dg.Out(dg.Nothing) for s in specs},
+        tags={"pfpw/stage": "ingest"},
+    )
+    def commit(
+        context: dg.OpExecutionContext, paths: PfpwPaths, withdrawn: MonthReport, reports: list[MonthReport]
+    ):
+        total = MonthReport()
+        for r in [withdrawn, *reports]:
+            total.add(r)
+        months = agency_months(paths.sources, paths.lake, agency)
         context.log.info(
             f"{agency}: {total.files_seen} files ({total.files_ingested} ingested, {total.files_unchanged} unchanged,"
             f" {total.files_removed} withdrawn, {total.files_rekeyed} re-keyed), {total.rows_read} rows read, {total.rows_loaded} loaded,"
@@ -146,10 +176,12 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
         )
         for s in specs:
             counts = total.per_extract.get(s.name, {"read": 0, "loaded": 0, "quarantined": 0})
-            yield dg.MaterializeResult(
-                asset_key=extract_key(s.name),
+            yield dg.Output(
+                None,
+                output_name=s.name,
                 metadata={
                     "months": len(months),
+                    "work_units": len(reports),
                     "files_seen": total.files_seen,
                     "files_ingested": total.files_ingested,
                     "files_unchanged": total.files_unchanged,
@@ -162,6 +194,32 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
                     "preview": dg.MetadataValue.md(_preview(paths, s.name)),
                 },
             )
+
+    @dg.graph_multi_asset(
+        name=f"ingest_{agency}",
+        ins={name: dg.AssetIn(key=key, dagster_type=dg.Nothing) for name, key in deps.items()},
+        outs={
+            s.name: dg.AssetOut(
+                key=extract_key(s.name),
+                dagster_type=dg.Nothing,
+                group_name=INGESTION_GROUP,
+                description=s.description
+                + " Valid rows, pseudonymised; see the ledger and quarantine for the rest.",
+                kinds={"parquet", "polars"},
+                metadata={
+                    "agency": agency,
+                    "dagster/column_schema": dg.TableSchema(
+                        columns=[dg.TableColumn(f.name, f.kind, description=f.source) for f in s.fields]
+                    ),
+                },
+            )
+            for s in specs
+        },
+        can_subset=False,
+    )
+    def _ingest(**upstream):
+        units, withdrawn = plan(**upstream)
+        return commit(withdrawn, units.map(files).collect())
 
     return _ingest
 

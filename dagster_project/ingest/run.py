@@ -111,10 +111,18 @@ class Ingestor:
             p for p in folder.iterdir() if p.is_file() and spec in extract_for_file(spec.agency, p.name)
         )
 
-    def ingest(self, specs: tuple[ExtractSpec, ...], month: str) -> MonthReport:
-        """Bring the lake's partitions of ``specs`` for ``month`` in line with the landing zone."""
+    def ingest(
+        self, specs: tuple[ExtractSpec, ...], month: str, select: Callable[[Path], bool] | None = None
+    ) -> MonthReport:
+        """Bring the lake's partitions of ``specs`` for ``month`` in line with the landing zone.
+
+        With ``select``, only the landing files it accepts (one work unit's share of the month,
+        see :func:`plan_units`); withdrawn files are then left to :meth:`withdraw`.
+        """
         report = MonthReport()
         paths = sorted({p for spec in specs for p in self.files_for(spec, month)})
+        if select is not None:
+            paths = [p for p in paths if select(p)]
         todo: list[tuple[Path, str, list[ExtractSpec]]] = []
         for path in paths:
             report.files_seen += 1
@@ -130,7 +138,13 @@ class Ingestor:
                 todo.append((path, sha, mine))
         for chunk in _chunks(todo, FILES_PER_BATCH):
             self._ingest_files(chunk, month, report)
-        present = {p.stem for p in paths}
+        if select is None:
+            self.withdraw(specs, month, report)
+        return report
+
+    def withdraw(self, specs: tuple[ExtractSpec, ...], month: str, report: MonthReport) -> None:
+        """The files of ``month`` no longer in the landing zone leave the lake."""
+        present = {p.stem for spec in specs for p in self.files_for(spec, month)}
         for spec in specs:
             for stem in self.lake.stems(spec.name, month) - present:
                 log.warning(
@@ -138,7 +152,6 @@ class Ingestor:
                 )
                 self.lake.forget(spec.name, month, stem)
                 report.files_removed += 1
-        return report
 
     # ---------------------------------------------------------------- a batch of files of one month
     def _ingest_files(
@@ -282,6 +295,73 @@ FILES_PER_BATCH = 64  # files validated together: bounds memory by a few files, 
 def _chunks(items: list, size: int):
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+# -------------------------------------------------------------------- work units
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One step's share of an agency's ingestion: the files of one district (township and hospital
+    files name their township; court and finance files cover every district: ``all``) in some months.
+
+    Units touch disjoint lake files, so Dagster's executors run them side by side: in processes
+    (multiprocess) or in pods (k8s). ``key`` is the step's mapping key.
+    """
+
+    agency: str
+    district: str
+    months: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        if len(self.months) == 1:
+            return f"{self.district}_{self.months[0].replace('-', '_')}"
+        return self.district
+
+
+def district_of(agency: str, path: Path, reference: Reference) -> str:
+    """The district a landing file belongs to (``all`` for the court's and finance's district-wide files)."""
+    if agency == "township":
+        m = TOWNSHIP_FILE_RE.match(path.name)
+        return m["code"][:6] if m else "unassigned"
+    if agency == "hospital":
+        m = HOSPITAL_FILE_RE.match(path.name)
+        township = reference.hospital_townships.get(m["code"]) if m else None
+        return township[:6] if township else "unassigned"
+    return "all"
+
+
+def plan_units(sources: Path, agency: str, reference: Reference, fanout: str = "district") -> list[Unit]:
+    """The work units of an agency's landing files: per district, or per district and month."""
+    from dagster_project.settings import FANOUTS
+
+    if fanout not in FANOUTS:
+        raise ValueError(f"unknown ingestion fan-out {fanout!r}: one of {', '.join(FANOUTS)}")
+    months_of: dict[str, set[str]] = defaultdict(set)
+    specs = specs_of(agency)
+    for month in landing_months(sources, (agency,)):
+        folder = sources / agency / month
+        for path in folder.iterdir():
+            if path.is_file() and any(s in extract_for_file(agency, path.name) for s in specs):
+                months_of[district_of(agency, path, reference)].add(month)
+    if fanout == "district":
+        return [Unit(agency, d, tuple(sorted(m))) for d, m in sorted(months_of.items())]
+    return [Unit(agency, d, (month,)) for d, m in sorted(months_of.items()) for month in sorted(m)]
+
+
+def ingest_unit(ingestor: Ingestor, unit: Unit) -> MonthReport:
+    """Ingest one unit's files (hash-compared with the ledger: unchanged files are not read again)."""
+    report = MonthReport()
+    specs = specs_of(unit.agency)
+    reference = ingestor.reference
+
+    def mine(path: Path) -> bool:
+        return district_of(unit.agency, path, reference) == unit.district
+
+    for month in unit.months:
+        report.add(ingestor.ingest(specs, month, select=mine))
+    return report
 
 
 # -------------------------------------------------------------------- the landing zone

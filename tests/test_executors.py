@@ -1,0 +1,97 @@
+"""Ingestion cut into work units (per district, or district and month) that Dagster's executors run side by side.
+
+The units of an agency write disjoint lake files, so the order and grouping they run in cannot
+change the lake: a test here ingests a landing zone unit by unit, in reverse order, and compares
+it with one pass. The whole pipeline on the multiprocess executor is compared with in-process in
+tests/test_two_districts.py (a landing zone of two districts: one unit each).
+"""
+
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.ingest.run import (
+    Ingestor,
+    ingest_unit,
+    plan_units,
+    specs_of,
+    write_inventory,
+    write_reference,
+)
+from dagster_project.lake import Lake
+from dagster_project.reference import load_reference
+from dagster_project.schemas.contract import AGENCIES, EXTRACTS
+from tests.conftest import SAMPLE, TEST_KEY, ingest_all
+from tests.nightly import small_zone
+
+
+def test_the_sample_has_one_unit_per_agency_and_district_or_per_month():
+    ref = load_reference(SAMPLE)
+    by_district = {a: plan_units(SAMPLE, a, ref) for a in AGENCIES}
+    assert {a: [u.key for u in units] for a, units in by_district.items()} == {
+        "township": ["331003"],
+        "hospital": ["331003"],
+        "court": ["all"],
+        "finance": ["all"],
+    }
+    assert all(len(u.months) == 24 for units in by_district.values() for u in units)
+    monthly = plan_units(SAMPLE, "township", ref, "district-month")
+    assert len(monthly) == 24 and monthly[0].key == "331003_2011_01" and monthly[0].months == ("2011-01",)
+
+
+def _lake(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every extract's loaded and quarantined rows and ledger (without run and time), sorted."""
+    con = duckdb.connect()
+    out = {}
+    opts = "union_by_name=true, hive_partitioning=false"
+    for spec in EXTRACTS:
+        for area, drop in (("lake", ""), ("quarantine", ""), ("ledger", " exclude (run_id, ingested_at)")):
+            glob = Lake(warehouse).glob(area, spec.name)
+            rows = con.sql(f"select *{drop} from read_parquet('{glob}', {opts})").fetchall()
+            out[f"{area}/{spec.name}"] = sorted(rows, key=repr)
+    return out
+
+
+def test_units_in_any_order_and_grouping_give_the_lake_of_one_pass(tmp_path):
+    zone = small_zone(tmp_path / "sources", townships=3)
+    ingest_all(zone, tmp_path / "one_pass")
+
+    lake = Lake(tmp_path / "units")
+    lake.ensure_layout()
+    ref = load_reference(zone)
+    write_reference(lake, ref)
+    write_inventory(zone, lake, "manual")
+    ingestor = Ingestor(zone, lake, ref, TEST_KEY)
+    seen = 0
+    for agency in AGENCIES:
+        units = plan_units(zone, agency, ref, "district-month")
+        assert len(units) == 24
+        for unit in reversed(units):
+            seen += ingest_unit(ingestor, unit).files_seen
+    lake.consolidate()
+    assert seen == sum(1 for p in zone.rglob("*") if p.is_file() and p.parent.parent != zone)
+
+    one, units = _lake(tmp_path / "one_pass"), _lake(tmp_path / "units")
+    assert sum(len(v) for k, v in one.items() if k.startswith("lake/")) > 20_000
+    assert one == units
+
+
+def test_a_withdrawn_file_leaves_the_lake_when_planned(tmp_path):
+    """Withdrawals are the plan step's (before the units run): a unit never deletes another unit's files."""
+    zone = small_zone(tmp_path / "sources", townships=2)
+    wh = tmp_path / "wh"
+    ingest_all(zone, wh)
+    gone = sorted((zone / "township" / "2012-03").glob("*.xlsx"))[0]
+    gone.unlink()
+    lake = Lake(wh)
+    ref = load_reference(zone)
+    ingestor = Ingestor(zone, lake, ref, TEST_KEY)
+    for unit in plan_units(zone, "township", ref):
+        assert ingest_unit(ingestor, unit).files_removed == 0
+    assert lake.ledger_entry("township_births", "2012-03", gone.stem) is not None
+    from dagster_project.ingest.run import MonthReport
+
+    report = MonthReport()
+    ingestor.withdraw(specs_of("township"), "2012-03", report)
+    assert report.files_removed == 3  # births, population, village classes of that workbook
+    assert lake.ledger_entry("township_births", "2012-03", gone.stem) is None
