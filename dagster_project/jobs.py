@@ -77,6 +77,14 @@ def multiprocess_config(workers: int) -> dict:
     return {"execution": {"config": {"mode": "multiprocess", "max_concurrent": workers}}}
 
 
+def executor_run_config() -> dict:
+    """The run config of the executor the environment asks for (PFPW_EXECUTOR, PFPW_WORKERS): for the
+    schedule's and the sensor's runs, as for `pfpw run`."""
+    from dagster_project import settings
+
+    return multiprocess_config(settings.workers()) if settings.executor() == "multiprocess" else {}
+
+
 def nightly_job() -> dg.JobDefinition:
     """The nightly job, for ``dg.reconstructable``: what each step process of a multiprocess run loads."""
     from dagster_project.definitions import defs

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dagster_project import settings, state
-from dagster_project.jobs import asset_graph_of, nightly_request, pfpw_nightly
+from dagster_project.jobs import asset_graph_of, executor_run_config, nightly_request, pfpw_nightly
 from dagster_project.resources import PfpwPaths
 
 
@@ -24,4 +24,10 @@ def nightly_schedule(context: dg.ScheduleEvaluationContext, paths: PfpwPaths):
         changes=state.changes_since_publication(paths.warehouse, current),
         graph=asset_graph_of(context),
     )
-    return dg.RunRequest(run_key=None, asset_selection=request.selection, tags=request.tags)
+    return dg.RunRequest(
+        run_key=None,
+        asset_selection=request.selection,
+        tags=request.tags,
+        # the state record alone (nothing new) is one small step: no processes to start for it
+        run_config={} if request.nothing_new_since else executor_run_config(),
+    )

@@ -19,7 +19,7 @@ import os
 import dagster as dg
 
 from dagster_project import settings, state
-from dagster_project.jobs import asset_graph_of, nightly_request, pfpw_nightly
+from dagster_project.jobs import asset_graph_of, executor_run_config, nightly_request, pfpw_nightly
 from dagster_project.resources import PfpwPaths
 
 
@@ -64,6 +64,7 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, paths: PfpwPaths):
                 run_key=f"{current.digest}:{last['run_id'] if last else 'unpublished'}",
                 asset_selection=request.selection,
                 tags={**request.tags, "pfpw/changed": ",".join(changed)[:200]},
+                run_config=executor_run_config(),
             )
         ],
         cursor=settled,

@@ -346,3 +346,16 @@ def test_a_landing_zone_that_changes_after_planning_fails_the_run_before_writing
     assert "changed after this run was planned to rebuild from 'finance'" in str(failure.event_specific_data)
     assert "township" in str(failure.event_specific_data)
     assert state._read_json(paths.warehouse / "state" / "writer.json") == {"run_id": "run-published"}
+
+
+def test_the_schedule_asks_for_the_executor_the_deployment_chose(paths, instance, monkeypatch):
+    """PFPW_EXECUTOR=multiprocess (the daemon's environment) runs the nightly job's steps side by side."""
+    assert night_tick(instance, paths).run_config == {}  # in-process unless asked
+    monkeypatch.setenv("PFPW_EXECUTOR", "multiprocess")
+    monkeypatch.setenv("PFPW_WORKERS", "3")
+    request = night_tick(instance, paths)
+    assert request.run_config == {"execution": {"config": {"mode": "multiprocess", "max_concurrent": 3}}}
+    job = defs.resolve_job_def("pfpw_nightly")
+    assert job.executor_def.name == "pfpw_executor"
+    publish_now(paths)
+    assert night_tick(instance, paths).run_config == {}  # nothing new: the state record alone, in-process
