@@ -215,14 +215,21 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def run(sources: Path, warehouse: Path, instance, key: str, as_of: dt.date | None = None):
+def run(
+    sources: Path,
+    warehouse: Path,
+    instance,
+    key: str,
+    as_of: dt.date | None = None,
+    executor: str = "in_process",
+):
     from dagster_project.pipeline import run_pipeline
 
     day = {"PFPW_AS_OF": as_of.isoformat()} if as_of else {}
     with environment(
         PFPW_SOURCES_DIR=str(sources), PFPW_WAREHOUSE_DIR=str(warehouse), PFPW_PII_KEY=key, **day
     ):
-        return run_pipeline(sources, warehouse, instance, out=open(os.devnull, "w"))  # noqa: SIM115
+        return run_pipeline(sources, warehouse, instance, out=open(os.devnull, "w"), executor=executor)  # noqa: SIM115
 
 
 def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
@@ -274,8 +281,13 @@ def landing_digest(zone: Path) -> str:
     return digest(zone)[0]
 
 
-def run_sequence(base: Path, root: Path, seed: int, nights: int, say=print) -> list[str]:
-    """One random sequence: returns the differences found (empty when the invariant holds every night)."""
+def run_sequence(
+    base: Path, root: Path, seed: int, nights: int, say=print, executor: str = "in_process"
+) -> list[str]:
+    """One random sequence: returns the differences found (empty when the invariant holds every night).
+
+    The nightly runs use ``executor``; the fresh builds they are compared with are always in-process.
+    """
     import dagster as dg
 
     rng = random.Random(seed)
@@ -288,7 +300,7 @@ def run_sequence(base: Path, root: Path, seed: int, nights: int, say=print) -> l
         for night in range(nights + 1):
             changes = ["first night"] if night == 0 else world.night()
             t0 = time.monotonic()
-            outcome = run(world.zone, warehouse, instance, world.key, world.as_of)
+            outcome = run(world.zone, warehouse, instance, world.key, world.as_of, executor)
             nightly_s = time.monotonic() - t0
             if not outcome.success:
                 problems.append(

@@ -197,12 +197,12 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
 
     @dg.graph_multi_asset(
         name=f"ingest_{agency}",
+        group_name=INGESTION_GROUP,
         ins={name: dg.AssetIn(key=key, dagster_type=dg.Nothing) for name, key in deps.items()},
         outs={
             s.name: dg.AssetOut(
                 key=extract_key(s.name),
                 dagster_type=dg.Nothing,
-                group_name=INGESTION_GROUP,
                 description=s.description
                 + " Valid rows, pseudonymised; see the ledger and quarantine for the rest.",
                 kinds={"parquet", "polars"},
