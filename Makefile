@@ -72,9 +72,9 @@ serve: install  ## production webserver + daemon (http://$(UI_HOST):$(UI_PORT));
 sample: install  ## regenerate the committed sample landing zone (deterministic)
 	rm -rf sources && $(BIN)/pfpw generate --out sources --seed 2012
 
-bench: install  ## the nights of the sample (cold, nothing new, one corrected file), then sizes
+bench: install  ## the nights of the sample, then scale: floor, ingestion and nights at two sizes (SIZES)
 	$(BIN)/python benchmarks/nightly.py
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/scale.py $(foreach s,$(or $(SIZES),sample 4x2),--size $(s))
 
 soak: install  ## many random sequences of nights on one instance, each night compared with a fresh build
 	$(BIN)/python -m tests.nightly --sequences $(or $(SEQUENCES),30) --nights $(or $(NIGHTS),4)

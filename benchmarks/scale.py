@@ -1,0 +1,192 @@
+"""Scale: on one landing zone, in one session, the floor, ingestion alone, and the nights of `pfpw run`.
+
+    .venv/bin/python benchmarks/scale.py [--size sample] [--size 4x2 ...] [--executor multiprocess]
+                                         [--workers N] [--out benchmarks/out/scale] [--no-record]
+
+For each size (``sample``: the shipped landing zone; ``KxY``: ``pfpw generate`` of K districts and Y
+years), every step runs as its own process, as cron or a person runs it:
+
+- **generate** (generated sizes): ``pfpw generate`` writing the landing zone;
+- **floor**: every delivered file read with calamine / polars, every cell as text, one Parquet file per
+  extract (``benchmarks/floor.py``, independent of the pipeline's code);
+- **ingestion**: the pipeline's ingestion alone (``ingest_landing_zone``: read, validate,
+  pseudonymise, write the lake and ledger), into an empty warehouse;
+- **cold**: ``pfpw run`` with the last reporting month withheld from the landing zone;
+- **increment**: the last month delivered, ``pfpw run`` again (the nightly increment);
+- **nothing new**: ``pfpw run`` once more.
+
+Prints a table of wall time, peak RSS (the largest process of the step: pfpw, dbt or a step
+process), rows, rows/s and the ratio to the floor, and appends it, dated, with the machine, to
+benchmarks/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sources"
+AGENCIES = ("township", "hospital", "court", "finance")
+MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MB of the largest process in its tree, stdout) of a command; stops on failure."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        text=True,
+    )
+    out = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t
+    if log:
+        log.write_text(out, encoding="utf-8")
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])}… failed:\n{out[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024, out
+
+
+def landing_zone(size: str, out: Path) -> tuple[Path, float | None]:
+    """The landing zone of a size, and the seconds `pfpw generate` took to write it (None: the sample)."""
+    sources = out / "sources"
+    if size == "sample":
+        shutil.copytree(SAMPLE, sources)
+        return sources, None
+    m = re.fullmatch(r"(\d+)x(\d+)", size)
+    if not m:
+        raise SystemExit(f"size {size!r}: 'sample' or KxY (K districts, Y years)")
+    districts, years = int(m[1]), int(m[2])
+    if years != 2:
+        raise SystemExit(
+            "pfpw generate writes two years per district today (issue 8: --years is not built yet)"
+        )
+    cmd = [sys.executable, "-m", "dagster_project.cli", "generate", "--out", str(sources)]
+    seconds, _, _ = timed([*cmd, "--districts", str(districts), "--seed", "2012"])
+    return sources, seconds
+
+
+def withhold_last_month(sources: Path, aside: Path) -> str:
+    last = max(p.name for a in AGENCIES for p in (sources / a).iterdir() if MONTH.match(p.name))
+    for agency in AGENCIES:
+        folder = sources / agency / last
+        if folder.is_dir():
+            (aside / agency).mkdir(parents=True, exist_ok=True)
+            shutil.move(str(folder), str(aside / agency / last))
+    return last
+
+
+def deliver(aside: Path, sources: Path) -> None:
+    for folder in sorted(aside.glob("*/*")):
+        shutil.move(str(folder), str(sources / folder.parent.name / folder.name))
+
+
+def measure(size: str, base: Path, run_env: dict) -> list[tuple]:
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    sources, generated = landing_zone(size, base)
+    files = sum(1 for p in sources.glob("*/*/*") if p.is_file() and p.parts[-3] in AGENCIES)
+    py = sys.executable
+    floor_s, floor_rss, out = timed([py, "benchmarks/floor.py", str(sources), str(base / "floor")])
+    floor_rows = int(out.split()[-2])
+    ingest = (
+        "import sys; from pathlib import Path; from dagster_project.ingest.run import ingest_landing_zone; "
+        "from dagster_project.lake import Lake; r = ingest_landing_zone(Path(sys.argv[1]), Lake(Path(sys.argv[2])), "
+        "b'bench-key'); print(r.rows_read)"
+    )
+    ing_s, ing_rss, out = timed([py, "-c", ingest, str(sources), str(base / "ingest_only")])
+    rows = int(out.split()[-1])
+    home = base / "home"
+    home.mkdir()
+    env = {"DAGSTER_HOME": str(home), "PFPW_PII_KEY": "bench-key", **run_env}
+    run = [
+        py,
+        "-m",
+        "dagster_project.cli",
+        "run",
+        "--sources",
+        str(sources),
+        "--warehouse",
+        str(base / "warehouse"),
+    ]
+    last = withhold_last_month(sources, base / "withheld")
+    cold = timed(run, env, base / "cold.txt")
+    deliver(base / "withheld", sources)
+    increment = timed(run, env, base / "increment.txt")
+    nothing = timed(run, env, base / "nothing-new.txt")
+    lines = [("generate", generated, 0, rows)] if generated else []
+    lines += [
+        ("floor", floor_s, floor_rss, floor_rows),
+        ("ingestion", ing_s, ing_rss, rows),
+        (f"pfpw run cold (without {last})", cold[0], cold[1], rows),
+        (f"nightly increment ({last} delivered)", increment[0], increment[1], rows),
+        ("nothing new", nothing[0], nothing[1], rows),
+    ]
+    return [(size, files, name, s, rss, n, n / s, s / floor_s) for name, s, rss, n in lines]
+
+
+def machine() -> str:
+    mem = next(
+        (
+            int(line.split()[1]) / 1024 / 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0,
+    )
+    return f"{os.cpu_count()} cores, {mem:.1f} GiB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", action="append", help="sample or KxY (repeatable; default: sample and 4x2)")
+    parser.add_argument("--executor", choices=["in_process", "multiprocess"], default="in_process")
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "scale"))
+    parser.add_argument("--no-record", action="store_true", help="print only; do not append to results.md")
+    args = parser.parse_args()
+    run_env = {"PFPW_EXECUTOR": args.executor}
+    if args.workers:
+        run_env["PFPW_WORKERS"] = str(args.workers)
+    rows = []
+    for size in args.size or ["sample", "4x2"]:
+        rows += measure(size, Path(args.out) / size, run_env)
+    executor = args.executor + (f", {args.workers} workers" if args.workers else "")
+    text = [
+        f"### Scale — {dt.date.today()}, {machine()}, executor {executor}",
+        "",
+        "| size | files | step | wall s | peak RSS MB | rows | rows/s | × floor |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    text += [
+        f"| {size} | {files:,} | {name} | {s:.1f} | {rss:.0f} | {n:,} | {rps:,.0f} | {ratio:.1f} |"
+        for size, files, name, s, rss, n, rps, ratio in rows
+    ]
+    for size in dict.fromkeys(r[0] for r in rows):
+        mine = {r[2].split(" (")[0]: r[3] for r in rows if r[0] == size}
+        base = mine["nothing new"]
+        share = (mine["nightly increment"] - base) / max(mine["pfpw run cold"] - base, 1e-9)
+        text.append(
+            f"\n{size}: ingestion {mine['ingestion'] / mine['floor']:.1f}× the floor (target ≤ 2×); the increment "
+            f"above a nothing-new night is {100 * share:.0f}% of the cold run's (target ≤ 10%)."
+        )
+    print("\n".join(text))
+    if not args.no_record:
+        with (ROOT / "benchmarks" / "results.md").open("a", encoding="utf-8") as f:
+            f.write("\n".join(text) + "\n\n")
+
+
+if __name__ == "__main__":
+    main()
