@@ -1,8 +1,9 @@
 """Ingestion assets: the landing zone's extracts, validated and pseudonymised into the lake.
 
-One multi-asset per agency and reporting month (a township workbook feeds three
-extracts in one read); the reference tables; the landing-zone inventory of unknown
-files. Each extract has a blocking check that its ledger balances against the
+One graph-backed multi-asset per agency (a township workbook feeds three extracts in
+one read), fanned out into one step per district (or district and month) that Dagster's
+executor runs in-process or side by side; the reference tables; the landing-zone
+inventory of unknown files. Each extract has a blocking check that its ledger balances against the
 Parquet actually written.
 """
 
