@@ -24,9 +24,9 @@ SAMPLE = ROOT / "sources"
 CORRECTED = Path("finance") / "2012-06" / "fee_payments.csv"
 
 
-def pfpw_run(sources: Path, warehouse: Path, home: Path, log: Path | None = None) -> float:
-    env = {**os.environ, "DAGSTER_HOME": str(home), "PFPW_PII_KEY": "bench-key"}
-    cmd = [
+def pfpw_command(sources: Path, warehouse: Path) -> list[str]:
+    """`pfpw run` as a new process, as cron or a person runs it."""
+    return [
         sys.executable,
         "-m",
         "dagster_project.cli",
@@ -36,6 +36,11 @@ def pfpw_run(sources: Path, warehouse: Path, home: Path, log: Path | None = None
         "--warehouse",
         str(warehouse),
     ]
+
+
+def pfpw_run(sources: Path, warehouse: Path, home: Path, log: Path | None = None) -> float:
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PFPW_PII_KEY": "bench-key"}
+    cmd = pfpw_command(sources, warehouse)
     t = time.perf_counter()
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - t

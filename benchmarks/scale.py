@@ -33,6 +33,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.nightly import pfpw_command  # noqa: E402
+
 SAMPLE = ROOT / "sources"
 AGENCIES = ("township", "hospital", "court", "finance")
 MONTH = re.compile(r"^\d{4}-\d{2}$")
@@ -111,16 +115,7 @@ def measure(size: str, base: Path, run_env: dict) -> list[tuple]:
     home = base / "home"
     home.mkdir()
     env = {"DAGSTER_HOME": str(home), "PFPW_PII_KEY": "bench-key", **run_env}
-    run = [
-        py,
-        "-m",
-        "dagster_project.cli",
-        "run",
-        "--sources",
-        str(sources),
-        "--warehouse",
-        str(base / "warehouse"),
-    ]
+    run = pfpw_command(sources, base / "warehouse")
     last = withhold_last_month(sources, base / "withheld")
     cold = timed(run, env, base / "cold.txt")
     deliver(base / "withheld", sources)
