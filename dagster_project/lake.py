@@ -1,18 +1,26 @@
 """Where ingested data lives in the warehouse folder, and how it is replaced safely.
 
 ```
-<warehouse>/lake/<extract>/month=YYYY-MM/<source file stem>.parquet      loaded rows, pseudonymised
+<warehouse>/lake/<extract>/month=YYYY-MM/<segment>.parquet             loaded rows, pseudonymised
 <warehouse>/lake/<extract>/_empty.parquet                               the schema, so a glob always matches
 <warehouse>/lake/reference/<table>.parquet                              master data
-<warehouse>/quarantine/<extract>/month=YYYY-MM/<stem>.parquet            rejected rows with every reason
-<warehouse>/ledger/<extract>/month=YYYY-MM/<stem>.parquet                one ledger row per (file, extract)
+<warehouse>/quarantine/<extract>/month=YYYY-MM/<segment>.parquet        rejected rows with every reason
+<warehouse>/ledger/<extract>/month=YYYY-MM/<segment>.parquet            one ledger row per (file, extract)
+<warehouse>/pii/name_fingerprints/<extract>/month=YYYY-MM/<segment>.parquet
 <warehouse>/ledger/_ignored.parquet                                      unknown files of the landing zone
+<warehouse>/lake/_layout                                                 the layout version of the areas above
 ```
 
-One Parquet file per source file and extract: a re-delivery replaces exactly its
-own rows, by ``os.replace`` of a fully written temporary file. The ledger row is
-written last, so a run killed half-way leaves a ledger that does not match the
-landing zone and the next run re-ingests that file.
+The lake is compacted per extract, month and *segment*: a segment holds every file of one
+work unit's share of the month (a district's township workbooks or hospital files; ``all`` for
+the court's and finance's district-wide files), with the source file as a column. Work units
+touch disjoint segments, so Dagster's executors run them side by side without a merge step.
+
+Replace-by-file stays exact: when files of a segment are re-delivered, corrected or withdrawn,
+:meth:`Lake.replace` rewrites the segment without those files' rows and with their new ones, by
+``os.replace`` of a fully written temporary file. The ledger segment is written last, so a run
+killed half-way leaves ledger rows that do not match the landing zone, and the next run
+replaces those files again.
 """
 
 from __future__ import annotations
@@ -49,6 +57,10 @@ LEDGER_SCHEMA = {
 }
 LANDING_MONTHS_SCHEMA = {"agency": pl.Utf8, "reporting_month": pl.Utf8}
 TMP_SUFFIX = ".tmp"
+# The version of the areas' layout: a warehouse written with another one is ingested again from the
+# landing zone (1: one Parquet file per source file; 2: segments per extract, month and work unit).
+LAYOUT_VERSION = "2"
+AREAS = ("lake", "quarantine", "ledger", "pii")
 
 
 def write_parquet_atomic(df: pl.DataFrame, path: Path) -> None:
@@ -92,18 +104,18 @@ class Lake:
         self.root = warehouse
 
     # ----------------------------------------------------------- paths
-    def data_path(self, extract: str, month: str, stem: str) -> Path:
-        return self.root / "lake" / extract / f"month={month}" / f"{stem}.parquet"
+    def data_path(self, extract: str, month: str, segment: str) -> Path:
+        return self.root / "lake" / extract / f"month={month}" / f"{segment}.parquet"
 
-    def quarantine_path(self, extract: str, month: str, stem: str) -> Path:
-        return self.root / "quarantine" / extract / f"month={month}" / f"{stem}.parquet"
+    def quarantine_path(self, extract: str, month: str, segment: str) -> Path:
+        return self.root / "quarantine" / extract / f"month={month}" / f"{segment}.parquet"
 
-    def ledger_path(self, extract: str, month: str, stem: str) -> Path:
-        return self.root / "ledger" / extract / f"month={month}" / f"{stem}.parquet"
+    def ledger_path(self, extract: str, month: str, segment: str) -> Path:
+        return self.root / "ledger" / extract / f"month={month}" / f"{segment}.parquet"
 
-    def names_path(self, extract: str, month: str, stem: str) -> Path:
-        """Keyed fingerprints of the personal names a file held (for the privacy scan; never the names)."""
-        return self.root / "pii" / "name_fingerprints" / extract / f"month={month}" / f"{stem}.parquet"
+    def names_path(self, extract: str, month: str, segment: str) -> Path:
+        """Keyed fingerprints of the personal names the segment's files held (for the privacy scan; never the names)."""
+        return self.root / "pii" / "name_fingerprints" / extract / f"month={month}" / f"{segment}.parquet"
 
     def name_fingerprints(self) -> set[str]:
         folder = self.root / "pii" / "name_fingerprints"
@@ -132,8 +144,37 @@ class Lake:
         return str(self.root / area / extract / "**" / "*.parquet")
 
     # ----------------------------------------------------------- setup
+    @property
+    def layout_path(self) -> Path:
+        return self.root / "lake" / "_layout"
+
     def ensure_layout(self) -> None:
-        """Empty Parquet files with the fixed schemas, so globs never match nothing; clear stale temporaries."""
+        """Empty Parquet files with the fixed schemas, so globs never match nothing; clear stale temporaries.
+
+        Extract data of another layout version is removed: the ledger then promises nothing, and
+        every landing file is ingested again into this layout. Steps that prepare the lake at the
+        same time (multiprocess) take turns.
+        """
+        import fcntl
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".layout.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._ensure_layout()
+
+    def _ensure_layout(self) -> None:
+        marker = self.layout_path
+        if not marker.exists() or marker.read_text().strip() != LAYOUT_VERSION:
+            import shutil
+
+            for spec in EXTRACTS:
+                for area in ("lake", "quarantine", "ledger"):
+                    shutil.rmtree(self.root / area / spec.name, ignore_errors=True)
+            shutil.rmtree(self.root / "pii" / "name_fingerprints", ignore_errors=True)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            tmp = marker.with_name(f".{marker.name}.{os.getpid()}{TMP_SUFFIX}")
+            tmp.write_text(LAYOUT_VERSION + "\n")
+            os.replace(tmp, marker)
         for spec in EXTRACTS:
             for area, schema in (
                 ("lake", lake_schema(spec)),
@@ -145,7 +186,7 @@ class Lake:
                 empty = folder / "_empty.parquet"
                 if not empty.exists() or pl.read_parquet_schema(empty) != dict(pl.Schema(schema)):
                     write_parquet_atomic(pl.DataFrame(schema=schema), empty)
-        for area in ("lake", "quarantine", "ledger", "pii"):  # temporaries of a run that was killed
+        for area in AREAS:  # temporaries of a run that was killed
             for stale in (self.root / area).rglob(f"*{TMP_SUFFIX}"):
                 if not _writer_alive(stale):  # not those of a step writing beside this one
                     stale.unlink(missing_ok=True)
@@ -163,15 +204,28 @@ class Lake:
             write_parquet_atomic(pl.DataFrame(schema=status_schema()), self.delivery_status_path)
 
     # ----------------------------------------------------------- ledger
+    def ledger_month(self, extract: str, month: str) -> dict[str, tuple[str, dict]]:
+        """The ledger of one extract's month: source file -> (its segment, its ledger row).
+
+        A segment written by another version of the lake (another schema) contributes nothing:
+        its files are ingested again.
+        """
+        folder = self.root / "ledger" / extract / f"month={month}"
+        out: dict[str, tuple[str, dict]] = {}
+        for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+            entries = pl.read_parquet(path)
+            if entries.schema != pl.Schema(LEDGER_SCHEMA):
+                continue
+            for row in entries.to_dicts():
+                out[row["source_file"]] = (path.stem, row)
+        return out
+
     def ledger_entry(self, extract: str, month: str, stem: str) -> dict | None:
-        path = self.ledger_path(extract, month, stem)
-        if not path.exists():
-            return None
-        entry = pl.read_parquet(path)
-        if entry.schema != pl.Schema(LEDGER_SCHEMA):
-            return None  # written by an older version of the lake: the file is ingested again
-        rows = entry.to_dicts()
-        return rows[0] if rows else None
+        """The ledger row of the source file named ``stem`` in an extract's month, if any."""
+        for source_file, (_segment, row) in self.ledger_month(extract, month).items():
+            if Path(source_file).stem == stem:
+                return row
+        return None
 
     @property
     def ledger_snapshot_path(self) -> Path:
@@ -201,42 +255,52 @@ class Lake:
             return pl.DataFrame(schema=LEDGER_SCHEMA)
         return pl.concat(parts, how="vertical").sort("source_file", "extract")
 
-    def commit(
+    def replace(
         self,
         spec: ExtractSpec,
         month: str,
-        stem: str,
-        entry: dict,
-        loaded: pl.DataFrame | None,
-        quarantined: pl.DataFrame | None,
-        name_fingerprints: set[str] | None = None,
+        segment: str,
+        drop: set[str],
+        entries: list[dict],
+        loaded: pl.DataFrame | None = None,
+        quarantined: pl.DataFrame | None = None,
+        names: pl.DataFrame | None = None,
     ) -> None:
-        """Replace one file's rows of one extract, then its ledger row (the commit marker)."""
-        data, quar = self.data_path(spec.name, month, stem), self.quarantine_path(spec.name, month, stem)
-        names = self.names_path(spec.name, month, stem)
-        if name_fingerprints:
-            frame = pl.DataFrame({"fingerprint": sorted(name_fingerprints)}, schema={"fingerprint": pl.Utf8})
-            write_parquet_atomic(frame, names)
-        else:
-            names.unlink(missing_ok=True)
-        if loaded is not None and loaded.height:
-            write_parquet_atomic(loaded, data)
-        else:
-            data.unlink(missing_ok=True)
-        if quarantined is not None and quarantined.height:
-            write_parquet_atomic(quarantined, quar)
-        else:
-            quar.unlink(missing_ok=True)
-        write_parquet_atomic(
-            pl.DataFrame([entry], schema=LEDGER_SCHEMA), self.ledger_path(spec.name, month, stem)
-        )
+        """Replace the rows of some source files in one segment of an extract's month.
 
-    def forget(self, extract: str, month: str, stem: str) -> None:
-        """A source file withdrawn from the landing zone: its rows leave the lake."""
-        self.ledger_path(extract, month, stem).unlink(missing_ok=True)
-        self.data_path(extract, month, stem).unlink(missing_ok=True)
-        self.quarantine_path(extract, month, stem).unlink(missing_ok=True)
-        self.names_path(extract, month, stem).unlink(missing_ok=True)
+        The rows of the files in ``drop`` and of the files ``entries`` account for leave the
+        segment's data, quarantine, name fingerprints and ledger; ``loaded``, ``quarantined``,
+        ``names`` and ``entries`` take their place. Each area's segment is rewritten whole by an
+        atomic replace, the ledger last: it is the commit marker (a run killed before it leaves
+        ledger rows that no longer match the landing zone, and the next run replaces those files again).
+        """
+        gone = set(drop) | {e["source_file"] for e in entries}
+        ledger = self.ledger_path(spec.name, month, segment)
+        # a ledger segment of another version promised nothing (ledger_month): its files are all being
+        # ingested again, and what the segment held before is not kept
+        fresh = ledger.exists() and pl.read_parquet_schema(ledger) != dict(pl.Schema(LEDGER_SCHEMA))
+        for path, new, schema, order in (
+            (self.names_path(spec.name, month, segment), names, NAMES_SCHEMA, ["source_file", "fingerprint"]),
+            (
+                self.data_path(spec.name, month, segment),
+                loaded,
+                lake_schema(spec),
+                ["source_file", "source_row"],
+            ),
+            (
+                self.quarantine_path(spec.name, month, segment),
+                quarantined,
+                QUARANTINE_SCHEMA,
+                ["source_file", "source_row"],
+            ),
+            (
+                self.ledger_path(spec.name, month, segment),
+                pl.DataFrame(entries, schema=LEDGER_SCHEMA),
+                LEDGER_SCHEMA,
+                ["source_file"],
+            ),
+        ):
+            _replace_segment(path, gone, new, schema, order, keep_old=not fresh)
 
     def months(self, extract: str) -> set[str]:
         """The reporting months of an extract that have files in the ledger."""
@@ -245,6 +309,28 @@ class Lake:
             return set()
         return {p.name.removeprefix("month=") for p in folder.glob("month=*") if any(p.glob("*.parquet"))}
 
-    def stems(self, extract: str, month: str) -> set[str]:
-        folder = self.root / "ledger" / extract / f"month={month}"
-        return {p.stem for p in folder.glob("*.parquet")} if folder.exists() else set()
+    def segment_of(self, extract: str, month: str) -> dict[str, str]:
+        """Source file -> segment, for every file of an extract's month in the ledger."""
+        return {f: seg for f, (seg, _row) in self.ledger_month(extract, month).items()}
+
+
+NAMES_SCHEMA = {"source_file": pl.Utf8, "fingerprint": pl.Utf8}
+
+
+def _replace_segment(
+    path: Path, gone: set[str], new: pl.DataFrame | None, schema: dict, order: list[str], keep_old: bool
+) -> None:
+    """Rewrite one segment file: its rows of the ``gone`` files out, ``new`` in, in a fixed order."""
+    parts = []
+    if path.exists() and keep_old:
+        old = pl.read_parquet(path)
+        if old.schema != pl.Schema(schema):
+            raise ValueError(f"{path}: not this lake's schema ({dict(old.schema)}); remove it and run again")
+        parts.append(old.filter(~pl.col("source_file").is_in(sorted(gone))))
+    if new is not None and new.height:
+        parts.append(new.select(list(schema)).cast(schema))
+    frame = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=schema)
+    if frame.height:
+        write_parquet_atomic(frame.sort(order, maintain_order=True), path)
+    elif path.exists():
+        path.unlink()

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +19,8 @@ import polars as pl
 from dagster_project.failpoints import failpoint
 from dagster_project.ingest import readers
 from dagster_project.ingest.readers import NAMES, FileRejected
-from dagster_project.ingest.validate import BatchContext, Split, validate
-from dagster_project.lake import Lake, file_sha256
+from dagster_project.ingest.validate import BatchContext, validate
+from dagster_project.lake import NAMES_SCHEMA, Lake, file_sha256
 from dagster_project.pii import key_fingerprint, name_fingerprint
 from dagster_project.reference import Reference, load_reference
 from dagster_project.schemas.contract import (
@@ -112,112 +112,174 @@ class Ingestor:
         )
 
     def ingest(
-        self, specs: tuple[ExtractSpec, ...], month: str, select: Callable[[Path], bool] | None = None
+        self,
+        specs: tuple[ExtractSpec, ...],
+        months: str | Sequence[str],
+        select: Callable[[Path], bool] | None = None,
     ) -> MonthReport:
-        """Bring the lake's partitions of ``specs`` for ``month`` in line with the landing zone.
+        """Bring the lake's segments of ``specs`` for ``months`` in line with the landing zone.
 
-        With ``select``, only the landing files it accepts (one work unit's share of the month,
-        see :func:`plan_units`); withdrawn files are then left to :meth:`withdraw`.
+        Changed files are read and validated many at a time, across months (``FILES_PER_BATCH``);
+        each (extract, month, segment) they touch is rewritten once, as soon as its month's files
+        are all validated, so memory is bounded by a batch and a month, not by the history.
+        With ``select``, only the landing files it accepts (one work unit's share, see
+        :func:`plan_units`); withdrawn files are then left to :meth:`withdraw`.
         """
+        months = [months] if isinstance(months, str) else list(months)
         report = MonthReport()
-        paths = sorted({p for spec in specs for p in self.files_for(spec, month)})
-        if select is not None:
-            paths = [p for p in paths if select(p)]
-        todo: list[tuple[Path, str, list[ExtractSpec]]] = []
-        for path in paths:
-            report.files_seen += 1
-            if self.on_file:
-                self.on_file()
-            mine = [s for s in specs if s in extract_for_file(s.agency, path.name)]
-            sha = file_sha256(path)
-            if all(self._unchanged(spec, month, path.stem, sha) for spec in mine):
-                report.files_unchanged += 1
-            else:
-                if all(self._unchanged(spec, month, path.stem, sha, ignore_key=True) for spec in mine):
+        batch = _SegmentBatch()
+        todo: list[tuple[str, Path, str, list[ExtractSpec]]] = []
+        for month in months:
+            ledger = {spec.name: self.lake.ledger_month(spec.name, month) for spec in specs}
+            paths = sorted({p for spec in specs for p in self.files_for(spec, month)})
+            if select is not None:
+                paths = [p for p in paths if select(p)]
+            for path in paths:
+                report.files_seen += 1
+                if self.on_file:
+                    self.on_file()
+                rel = path.relative_to(self.sources).as_posix()
+                mine = [s for s in specs if s in extract_for_file(s.agency, path.name)]
+                sha = file_sha256(path)
+                known = [(spec, ledger[spec.name].get(rel)) for spec in mine]
+                if all(self._unchanged(spec, month, seen, sha) for spec, seen in known):
+                    report.files_unchanged += 1
+                    continue
+                if all(self._unchanged(spec, month, seen, sha, ignore_key=True) for spec, seen in known):
                     report.files_rekeyed += 1
-                todo.append((path, sha, mine))
+                todo.append((month, path, sha, mine))
+                segment = self.segment_of(path)
+                for spec, seen in known:  # a file moved to another segment (its hospital's township changed)
+                    if seen is not None and seen[0] != segment:
+                        batch.drop(spec.name, month, seen[0], rel)
+        last_of = {month: i for i, (month, *_rest) in enumerate(todo)}
+        done = 0
         for chunk in _chunks(todo, FILES_PER_BATCH):
-            self._ingest_files(chunk, month, report)
+            self._ingest_files(chunk, report, batch)
+            done += len(chunk)
+            self._commit(batch, {m for m, i in last_of.items() if i < done})
+        self._commit(batch, set(months))  # moves without a re-read, months with nothing to read
         if select is None:
-            self.withdraw(specs, month, report)
+            for month in months:
+                self.withdraw(specs, month, report)
         return report
+
+    def segment_of(self, path: Path) -> str:
+        """The lake segment a landing file's rows go to: its work unit's district (see lake.py)."""
+        return district_of(path.relative_to(self.sources).parts[0], path, self.reference)
 
     def withdraw(self, specs: tuple[ExtractSpec, ...], month: str, report: MonthReport) -> None:
         """The files of ``month`` no longer in the landing zone leave the lake."""
-        present = {p.stem for spec in specs for p in self.files_for(spec, month)}
+        present = {
+            p.relative_to(self.sources).as_posix() for spec in specs for p in self.files_for(spec, month)
+        }
+        batch = _SegmentBatch()
+        gone = 0  # (file, extract) pairs, as the ledger counts them
         for spec in specs:
-            for stem in self.lake.stems(spec.name, month) - present:
-                log.warning(
-                    "%s/%s/%s: source file withdrawn; its rows leave the lake", spec.agency, month, stem
-                )
-                self.lake.forget(spec.name, month, stem)
-                report.files_removed += 1
+            for rel, segment in sorted(self.lake.segment_of(spec.name, month).items()):
+                if rel not in present:
+                    log.warning("%s: source file withdrawn; its rows leave the lake (%s)", rel, spec.name)
+                    batch.drop(spec.name, month, segment, rel)
+                    gone += 1
+        self._commit(batch, {month})
+        report.files_removed += gone
 
-    # ---------------------------------------------------------------- a batch of files of one month
+    def _commit(self, batch: _SegmentBatch, months: set[str]) -> None:
+        """Rewrite every segment of ``months`` the batch touches (data, quarantine, names, then the ledger)."""
+        for key in sorted(k for k in batch.parts if k[1] in months):
+            extract, month, segment = key
+            part = batch.parts.pop(key)
+            self.lake.replace(
+                EXTRACTS_BY_NAME[extract],
+                month,
+                segment,
+                part.drop,
+                part.entries,
+                _concat(part.loaded),
+                _concat(part.quarantined),
+                _concat(part.names),
+            )
+            failpoint("ingest")
+
+    # ---------------------------------------------------------------- a batch of files of any months
     def _ingest_files(
-        self, files: list[tuple[Path, str, list[ExtractSpec]]], month: str, report: MonthReport
+        self,
+        files: list[tuple[str, Path, str, list[ExtractSpec]]],
+        report: MonthReport,
+        batch: _SegmentBatch,
     ) -> None:
-        ctx = BatchContext(month, self.reference.townships, self.reference.villages)
+        ctx = BatchContext(self.reference.townships, self.reference.villages)
         raws: dict[str, list[pl.DataFrame]] = defaultdict(list)
         outcome: dict[tuple[str, str], str | int | None] = {}  # (file, extract) -> reason | rows read | None
-        names: dict[tuple[str, str], set[str]] = {}
-        for path, _sha, specs in files:
+        for month, path, _sha, specs in files:
             rel = path.relative_to(self.sources).as_posix()
+            segment = self.segment_of(path)
             report.files_ingested += 1
-            for spec, got in self._read(path, rel, specs).items():
+            for spec, got in self._read(path, rel, month, specs).items():
                 if isinstance(got, pl.DataFrame):
                     # personal names go no further than this: only their keyed fingerprints are kept
-                    names[(rel, spec)] = {
-                        name_fingerprint(n, self.key) for n in got[NAMES].drop_nulls().unique()
-                    }
+                    fingerprints = sorted(
+                        {name_fingerprint(n, self.key) for n in got[NAMES].drop_nulls().unique()}
+                    )
+                    if fingerprints:
+                        batch.part(spec, month, segment).names.append(
+                            pl.DataFrame(
+                                {"source_file": [rel] * len(fingerprints), "fingerprint": fingerprints},
+                                schema=NAMES_SCHEMA,
+                            )
+                        )
                     got = got.drop(NAMES)
                     raws[spec].append(got)
                     outcome[(rel, spec)] = got.height
                 else:
                     outcome[(rel, spec)] = got
-        splits: dict[str, Split] = {}
+        counts_of: dict[tuple[str, str], tuple[int, int]] = {}  # (file, extract) -> (loaded, quarantined)
+        segment_map = {
+            path.relative_to(self.sources).as_posix(): self.segment_of(path) for _m, path, _s, _x in files
+        }
         for spec_name, frames in raws.items():
             spec = EXTRACTS_BY_NAME[spec_name]
-            splits[spec_name] = validate(spec, pl.concat(frames, how="vertical"), ctx, self.key)
+            split = validate(spec, pl.concat(frames, how="vertical"), ctx, self.key)
+            loaded_n = dict(split.loaded.group_by("source_file").len().iter_rows())
+            quarantined_n = dict(split.quarantined.group_by("source_file").len().iter_rows())
+            for _month, path, _sha, specs in files:
+                if spec in specs:
+                    rel = path.relative_to(self.sources).as_posix()
+                    counts_of[(rel, spec_name)] = (loaded_n.get(rel, 0), quarantined_n.get(rel, 0))
+            self._add_by_segment(batch, spec, split.loaded, segment_map, "loaded")
+            self._add_by_segment(batch, spec, split.quarantined, segment_map, "quarantined")
         now = dt.datetime.now(dt.UTC)
-        for path, sha, specs in files:
+        for month, path, sha, specs in files:
             rel = path.relative_to(self.sources).as_posix()
+            segment = self.segment_of(path)
             for spec in specs:
                 got = outcome[(rel, spec.name)]
                 reason = got if isinstance(got, str) else None
-                loaded_df = quarantined_df = None
-                if isinstance(got, int):
-                    split = splits[spec.name]
-                    loaded_df = split.loaded.filter(pl.col("source_file") == rel)
-                    quarantined_df = split.quarantined.filter(pl.col("source_file") == rel)
                 rows_read = got if isinstance(got, int) else 0
-                loaded = loaded_df.height if loaded_df is not None else 0
-                quarantined = quarantined_df.height if quarantined_df is not None else 0
-                entry = {
-                    "source_file": rel,
-                    "agency": spec.agency,
-                    "extract": spec.name,
-                    "reporting_month": month,
-                    "sha256": sha,
-                    "size_bytes": path.stat().st_size,
-                    "rows_read": rows_read,
-                    "rows_loaded": loaded,
-                    "rows_quarantined": quarantined,
-                    "status": "rejected" if reason else "loaded",
-                    "reason": reason
-                    if reason or got is not None
-                    else f"optional sheet {spec.sheet} not in the workbook",
-                    "run_id": self.run_id,
-                    "ingested_at": now,
-                    "delivered_at": delivered_at(path),
-                    "key_fingerprint": self.key_fp,
-                    "reference_fingerprint": self.reference.fingerprint,
-                    "code_fingerprint": CODE_FINGERPRINT,
-                }
-                self.lake.commit(
-                    spec, month, path.stem, entry, loaded_df, quarantined_df, names.get((rel, spec.name))
+                loaded, quarantined = counts_of.get((rel, spec.name), (0, 0))
+                batch.part(spec, month, segment).entries.append(
+                    {
+                        "source_file": rel,
+                        "agency": spec.agency,
+                        "extract": spec.name,
+                        "reporting_month": month,
+                        "sha256": sha,
+                        "size_bytes": path.stat().st_size,
+                        "rows_read": rows_read,
+                        "rows_loaded": loaded,
+                        "rows_quarantined": quarantined,
+                        "status": "rejected" if reason else "loaded",
+                        "reason": reason
+                        if reason or got is not None
+                        else f"optional sheet {spec.sheet} not in the workbook",
+                        "run_id": self.run_id,
+                        "ingested_at": now,
+                        "delivered_at": delivered_at(path),
+                        "key_fingerprint": self.key_fp,
+                        "reference_fingerprint": self.reference.fingerprint,
+                        "code_fingerprint": CODE_FINGERPRINT,
+                    }
                 )
-                failpoint("ingest")
                 report.rows_read += rows_read
                 report.rows_loaded += loaded
                 report.rows_quarantined += quarantined
@@ -232,12 +294,30 @@ class Ingestor:
                 elif quarantined:
                     log.warning("%s: %d row(s) of %s quarantined", rel, quarantined, spec.name)
 
+    @staticmethod
+    def _add_by_segment(
+        batch: _SegmentBatch, spec: ExtractSpec, frame: pl.DataFrame, segment_map: dict[str, str], area: str
+    ) -> None:
+        """A validated frame's rows to the segments of their source files (a frame spans a chunk of files)."""
+        if not frame.height:
+            return
+        segments = frame["source_file"].replace_strict(segment_map, return_dtype=pl.Utf8)
+        for (month, segment), part in frame.with_columns(segments.alias("_segment")).group_by(
+            "reporting_month", "_segment", maintain_order=True
+        ):
+            getattr(batch.part(spec, month, segment), area).append(part.drop("_segment"))
+
     def _unchanged(
-        self, spec: ExtractSpec, month: str, stem: str, sha: str, ignore_key: bool = False
+        self,
+        spec: ExtractSpec,
+        month: str,
+        seen: tuple[str, dict] | None,
+        sha: str,
+        ignore_key: bool = False,
     ) -> bool:
-        e = self.lake.ledger_entry(spec.name, month, stem)
-        if e is None:
+        if seen is None:
             return False
+        segment, e = seen
         same = (
             e["sha256"] == sha
             and (ignore_key or e["key_fingerprint"] == self.key_fp)
@@ -246,12 +326,16 @@ class Ingestor:
         )
         if not same:
             return False
-        # the files the ledger promises must be there (a killed run may have lost them)
-        if e["rows_loaded"] and not self.lake.data_path(spec.name, month, stem).exists():
+        # the segments the ledger promises must be there (a killed run or a hand may have lost them)
+        if e["rows_loaded"] and not self.lake.data_path(spec.name, month, segment).exists():
             return False
-        return not (e["rows_quarantined"] and not self.lake.quarantine_path(spec.name, month, stem).exists())
+        return not (
+            e["rows_quarantined"] and not self.lake.quarantine_path(spec.name, month, segment).exists()
+        )
 
-    def _read(self, path: Path, rel: str, specs: list[ExtractSpec]) -> dict[str, pl.DataFrame | str | None]:
+    def _read(
+        self, path: Path, rel: str, month: str, specs: list[ExtractSpec]
+    ) -> dict[str, pl.DataFrame | str | None]:
         """Per extract: the raw frame with its file columns, a rejection reason, or None (optional sheet absent)."""
         agency = specs[0].agency
         township = hospital = None
@@ -282,6 +366,7 @@ class Ingestor:
             if raw is None
             else raw.with_columns(
                 pl.lit(rel, pl.Utf8).alias("source_file"),
+                pl.lit(month, pl.Utf8).alias("file_month"),
                 pl.lit(township, pl.Utf8).alias("file_township"),
                 pl.lit(hospital, pl.Utf8).alias("file_hospital"),
             )
@@ -289,7 +374,36 @@ class Ingestor:
         }
 
 
-FILES_PER_BATCH = 64  # files validated together: bounds memory by a few files, not by a month or the history
+FILES_PER_BATCH = 500  # files read and validated together (of any months): bounds memory
+
+
+@dataclass
+class _SegmentPart:
+    """What one lake segment of one extract receives in a commit."""
+
+    drop: set[str] = field(default_factory=set)  # source files whose rows leave the segment
+    entries: list[dict] = field(default_factory=list)  # ledger rows of the files (re)ingested into it
+    loaded: list[pl.DataFrame] = field(default_factory=list)
+    quarantined: list[pl.DataFrame] = field(default_factory=list)
+    names: list[pl.DataFrame] = field(default_factory=list)
+
+
+@dataclass
+class _SegmentBatch:
+    """What an ingestion changes, per (extract, month, segment): each segment is rewritten once."""
+
+    parts: dict[tuple[str, str, str], _SegmentPart] = field(default_factory=dict)
+
+    def part(self, spec: ExtractSpec | str, month: str, segment: str) -> _SegmentPart:
+        name = spec if isinstance(spec, str) else spec.name
+        return self.parts.setdefault((name, month, segment), _SegmentPart())
+
+    def drop(self, extract: str, month: str, segment: str, rel: str) -> None:
+        self.part(extract, month, segment).drop.add(rel)
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
+    return pl.concat(frames, how="vertical") if frames else None
 
 
 def _chunks(items: list, size: int):
@@ -359,8 +473,7 @@ def ingest_unit(ingestor: Ingestor, unit: Unit) -> MonthReport:
     def mine(path: Path) -> bool:
         return district_of(unit.agency, path, reference) == unit.district
 
-    for month in unit.months:
-        report.add(ingestor.ingest(specs, month, select=mine))
+    report.add(ingestor.ingest(specs, unit.months, select=mine))
     return report
 
 
@@ -485,7 +598,6 @@ def ingest_landing_zone(sources: Path, lake: Lake, key: bytes, run_id: str = "ma
     ingestor = Ingestor(sources, lake, reference, key, run_id)
     total = MonthReport()
     for agency in AGENCIES:
-        for month in agency_months(sources, lake, agency):
-            total.add(ingestor.ingest(specs_of(agency), month))
+        total.add(ingestor.ingest(specs_of(agency), agency_months(sources, lake, agency)))
     lake.consolidate()
     return total

@@ -20,7 +20,6 @@ from dagster_project.ingest.parse import (
     AMOUNT_RE,
     INT_RE,
     month_end,
-    month_end_instant,
     parse_amount,
     parse_date,
     parse_int,
@@ -52,17 +51,25 @@ QUARANTINE_SCHEMA = {
 class BatchContext:
     """What a row is checked against besides its own values.
 
-    Rows of several files of one month are validated together; what depends on the
-    file travels with the row as columns: ``source_file``, ``file_township`` (a
-    township workbook's township) and ``file_hospital`` (a hospital file's hospital).
+    Rows of many files, of any months, are validated together; what depends on the file
+    travels with the row as columns: ``source_file``, ``file_month`` (the reporting month of
+    its folder), ``file_township`` (a township workbook's township) and ``file_hospital`` (a
+    hospital file's hospital).
     """
 
-    month: str  # reporting month YYYY-MM (the folder)
     townships: frozenset[str]
     villages: dict[str, str]
 
 
-FILE_COLUMNS = {"source_file": pl.Utf8, "file_township": pl.Utf8, "file_hospital": pl.Utf8}
+FILE_COLUMNS = {
+    "source_file": pl.Utf8,
+    "file_month": pl.Utf8,
+    "file_township": pl.Utf8,
+    "file_hospital": pl.Utf8,
+}
+MONTH_END, MONTH_LIMIT = "_month_end", "_month_limit"  # per row, from file_month (see prepare)
+DERIVED_COLUMNS = {MONTH_END: pl.Date, MONTH_LIMIT: pl.Datetime("us", "UTC")}
+MONTH = "{month}"  # in a reason: the row's reporting month
 
 
 def lake_schema(spec: ExtractSpec) -> dict[str, pl.DataType]:
@@ -195,16 +202,14 @@ def _field_checks(spec: ExtractSpec, f: Field, ctx: BatchContext) -> list[pa.Che
                 lambda c: parse_date(c, forms).is_not_null(),
             )
         )
-        last = month_end(ctx.month)
         checks.append(
             _expr_check(
                 "date_after_month",
-                f"{L}: is after the end of the reporting month {ctx.month}",
-                lambda c: parse_date(c, forms).is_null() | (parse_date(c, forms) <= last),
+                f"{L}: is after the end of the reporting month {MONTH}",
+                lambda c: parse_date(c, forms).is_null() | (parse_date(c, forms) <= pl.col(MONTH_END)),
             )
         )
     elif f.kind == "timestamp":
-        limit = month_end_instant(ctx.month)
         p = pl.col(f.name + PARSED)
         checks.append(
             _expr_check("timestamp_form", f"{L}: is not an ISO 8601 timestamp", lambda c: p.is_not_null())
@@ -212,8 +217,8 @@ def _field_checks(spec: ExtractSpec, f: Field, ctx: BatchContext) -> list[pa.Che
         checks.append(
             _expr_check(
                 "timestamp_after_month",
-                f"{L}: is after the end of the reporting month {ctx.month}",
-                lambda c: p.is_null() | (p < limit),
+                f"{L}: is after the end of the reporting month {MONTH}",
+                lambda c: p.is_null() | (p < pl.col(MONTH_LIMIT)),
             )
         )
     elif f.kind == "int":
@@ -299,7 +304,9 @@ def _in_range(c: pl.Expr, lo: int | None, hi: int | None) -> pl.Expr:
 
 def build_schema(spec: ExtractSpec, ctx: BatchContext) -> pa.DataFrameSchema:
     columns: dict[str, pa.Column] = {"source_row": pa.Column(pl.Int64)}
-    columns.update({name: pa.Column(dtype, nullable=True) for name, dtype in FILE_COLUMNS.items()})
+    columns.update(
+        {name: pa.Column(dtype, nullable=True) for name, dtype in {**FILE_COLUMNS, **DERIVED_COLUMNS}.items()}
+    )
     for f in spec.fields:
         if f.kind == "identity":
             columns[f.name + ID_STATUS] = pa.Column(
@@ -334,8 +341,17 @@ class Split:
 
 
 def prepare(spec: ExtractSpec, raw: pl.DataFrame, ctx: BatchContext, key: bytes) -> tuple[pl.DataFrame, list]:
-    """Replace identity numbers by (status, person_key); pre-parse timestamps and measures."""
-    df = raw
+    """Replace identity numbers by (status, person_key); pre-parse timestamps and measures; the end
+    of each row's reporting month as a date and as the first instant after it."""
+    first = pl.col("file_month").str.to_date("%Y-%m")
+    df = raw.with_columns(
+        first.dt.month_end().alias(MONTH_END),
+        first.dt.offset_by("1mo")  # the first instant after the month, Asia/Shanghai (as month_end_instant)
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone("Asia/Shanghai")
+        .dt.convert_time_zone("UTC")
+        .alias(MONTH_LIMIT),
+    )
     measures: list = []
     for f in spec.fields:
         if f.kind == "identity":
@@ -346,8 +362,8 @@ def prepare(spec: ExtractSpec, raw: pl.DataFrame, ctx: BatchContext, key: bytes)
             df = df.with_columns(pl.Series(f.name + PARSED, parsed, dtype=pl.Datetime("us", "UTC")))
         elif f.kind == "measures":
             problems, measures = [], []
-            for v in df[f.name].to_list():
-                problem, parsed = _measure_problem(v, ctx.month)
+            for v, month in zip(df[f.name].to_list(), df["file_month"].to_list(), strict=True):
+                problem, parsed = _measure_problem(v, month)
                 problems.append(problem)
                 measures.append(parsed)
             df = df.with_columns(pl.Series(f.name, problems, dtype=pl.Utf8))
@@ -357,6 +373,7 @@ def prepare(spec: ExtractSpec, raw: pl.DataFrame, ctx: BatchContext, key: bytes)
 def validate(spec: ExtractSpec, raw: pl.DataFrame, ctx: BatchContext, key: bytes) -> Split:
     df, measures = prepare(spec, raw, ctx, key)
     reasons: dict[int, list[str]] = {}
+    row_months = df["file_month"].to_list()
     try:
         build_schema(spec, ctx).validate(df, lazy=True)
     except pa.errors.SchemaErrors as err:
@@ -367,6 +384,8 @@ def validate(spec: ExtractSpec, raw: pl.DataFrame, ctx: BatchContext, key: bytes
                 raise
             reasons.setdefault(idx, [])
             msg = _reason(spec, row)
+            if MONTH in msg:
+                msg = msg.replace(MONTH, row_months[idx])
             if msg not in reasons[idx]:
                 reasons[idx].append(msg)
     bad = pl.Series("bad", [i in reasons for i in range(df.height)], dtype=pl.Boolean)
@@ -409,8 +428,8 @@ def _typed(spec: ExtractSpec, df: pl.DataFrame, ctx: BatchContext, measures: lis
             exprs.append(pl.lit(pl.Series(f.name, measures or [], dtype=MEASURE_DTYPE)).alias(f.name))
         else:
             exprs.append(c.str.strip_chars().alias(f.name))
-    out = df.select(exprs + [pl.col("source_row"), pl.col("source_file")])
-    out = out.with_columns(pl.lit(ctx.month, pl.Utf8).alias("reporting_month"))
+    out = df.select(exprs + [pl.col("source_row"), pl.col("source_file"), pl.col("file_month")])
+    out = out.with_columns(pl.col("file_month").alias("reporting_month"))
     return out.select(list(lake_schema(spec))).cast(lake_schema(spec))
 
 
@@ -424,7 +443,7 @@ def _quarantine(
         {
             "extract": [spec.name] * df.height,
             "source_file": df["source_file"].to_list(),
-            "reporting_month": [ctx.month] * df.height,
+            "reporting_month": df["file_month"].to_list(),
             "source_row": df["source_row"].to_list(),
             "reasons": reasons,
             "record": records,
