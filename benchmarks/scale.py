@@ -73,12 +73,8 @@ def landing_zone(size: str, out: Path) -> tuple[Path, float | None]:
     if not m:
         raise SystemExit(f"size {size!r}: 'sample' or KxY (K districts, Y years)")
     districts, years = int(m[1]), int(m[2])
-    if years != 2:
-        raise SystemExit(
-            "pfpw generate writes two years per district today (issue 8: --years is not built yet)"
-        )
     cmd = [sys.executable, "-m", "dagster_project.cli", "generate", "--out", str(sources)]
-    seconds, _, _ = timed([*cmd, "--districts", str(districts), "--seed", "2012"])
+    seconds, _, _ = timed([*cmd, "--districts", str(districts), "--years", str(years), "--seed", "2012"])
     return sources, seconds
 
 

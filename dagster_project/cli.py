@@ -29,8 +29,24 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if out.exists() and any(out.iterdir()) and not args.force:
         print(f"{out} is not empty (use --force to write into it)", file=sys.stderr)
         return 2
-    districts = generate(out, seed=args.seed, districts=args.districts)
-    print(f"wrote a landing zone of {len(districts)} district(s) to {out} (seed {args.seed})")
+    try:
+        done = generate(
+            out,
+            seed=args.seed,
+            districts=args.districts,
+            years=args.years,
+            start_year=args.start_year,
+            workers=args.workers,
+            vary=True if args.vary else None,
+        )
+    except ValueError as exc:
+        print(f"pfpw: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"wrote a landing zone of {len(done)} district(s), {done.months[0]}..{done.months[-1]}, to {out} "
+        f"(seed {args.seed}): {done.files:,} files, {done.rows:,} rows in {done.seconds:.1f} s "
+        f"({done.rows / max(done.seconds, 1e-9):,.0f} rows/s)"
+    )
     return 0
 
 
@@ -148,7 +164,16 @@ def main(argv: list[str] | None = None) -> int:
     gen = sub.add_parser("generate", help="write a deterministic synthetic landing zone")
     gen.add_argument("--out", required=True)
     gen.add_argument("--seed", type=int, default=2012)
-    gen.add_argument("--districts", type=int, default=1, help="how many districts like the sample")
+    gen.add_argument("--districts", type=int, default=1, help="how many districts (default 1: the sample's)")
+    gen.add_argument("--years", type=int, help="how many calendar years (default: the sample's two)")
+    gen.add_argument("--start-year", type=int, help="the first year (default: the sample's first, 2011)")
+    gen.add_argument(
+        "--vary",
+        action="store_true",
+        help="districts of their own layout and rates even in the sample's years "
+        "(other years always vary; the sample's years alone give districts that reproduce the founding report)",
+    )
+    gen.add_argument("--workers", type=int, help="processes writing districts (default: the cores)")
     gen.add_argument("--force", action="store_true")
     gen.set_defaults(func=cmd_generate)
     docs = sub.add_parser("docs", help="serve the Data Docs and dbt docs of a warehouse on localhost")

@@ -1,27 +1,46 @@
 """A deterministic synthetic landing zone, built so that the marts reproduce the founding report.
 
-``generate(out, seed, districts)`` plans every entity of every district with exact
+``generate(out, seed, districts, years, start_year)`` plans every entity of every district with exact
 counts (births by sex and policy, fee cases filed and compliant, court measures,
 ...) from a :class:`~dagster_project.synth.profile.Profile`, then writes the
 files in every form the contract allows (title rows and 合计 rows, Excel date
 cells and Chinese dates, GBK, BOM, thousands separators, court cases re-sent as
-they change). The same seed always gives byte-identical text files.
+they change). The same seed always gives byte-identical files.
+
+With the profile's own years every district follows the founding report (``GOLDEN``); with other
+years (or ``varied=True``) each district gets a :func:`~dagster_project.synth.profile.varied` profile:
+its own layout, rates and counts, for any run of years.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from dagster_project.pii import check_char
-from dagster_project.synth.profile import TOWNSHIPS_331003, VILLAGE_COUNTS, Profile
+from dagster_project.synth.profile import TOWNSHIPS_331003, Profile
 
-DISTRICT_CODES = ("331003", "331004", "331022", "331023", "331024", "331082", "331083", "330602", "330603")
 OUTSIDE_DISTRICT = "331081"  # mothers living here gave birth in our hospitals; never a generated district
 MIGRANT_REGIONS = ("330302", "330481", "511023", "522101", "360424", "410523", "341221")
+# the first nine are the districts of the generator's first versions, in their order; then the other
+# county-level divisions of Zhejiang, then of 黄山 (Anhui) (never OUTSIDE_DISTRICT, never a migrant region)
+DISTRICT_CODES = tuple(
+    c
+    for c in (  # noqa: SIM905 - a block of codes reads better than a column of them
+        "331003 331004 331022 331023 331024 331082 331083 330602 330603 331002 331021 331102 "
+        "331121 331122 331123 331124 331125 331126 331127 331181 330102 330105 330106 330108 "
+        "330109 330110 330111 330112 330113 330114 330122 330127 330182 330203 330205 330206 "
+        "330211 330212 330213 330225 330226 330281 330282 330303 330304 330305 330324 330326 "
+        "330327 330328 330329 330381 330382 330383 330402 330411 330421 330424 330482 330483 "
+        "330502 330503 330521 330522 330523 330604 330624 330681 330683 330702 330703 330723 "
+        "330726 330727 330781 330782 330783 330784 330802 330803 330822 330824 330825 330881 "
+        "330902 330903 330921 330922 341002 341003 341004 341021 341022 341023 341024"
+    ).split()
+    if c != OUTSIDE_DISTRICT and c not in MIGRANT_REGIONS
+)
 CENT = Decimal("0.01")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余叶程苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金"
 GIVEN = "秀英丽敏静燕芳娟霞玲婷雪琳慧颖洁萍红艳倩莉娜琴蓉梅莹巧佳瑶怡"
@@ -38,7 +57,21 @@ def days(a: dt.date, b: dt.date) -> int:
 
 
 def rand_date(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
-    return start + dt.timedelta(days=rng.randint(0, max(0, days(start, end))))
+    # rng.randint(0, n) is 0 + rng._randbelow(n + 1): the same draws, two calls fewer (a hot path)
+    first = start.toordinal()
+    return dt.date.fromordinal(first + rng._randbelow(max(0, end.toordinal() - first) + 1))
+
+
+ID_BORN_FIRST = dt.date(1972, 1, 1).toordinal()
+ID_BORN_DAYS = dt.date(1994, 12, 31).toordinal() - ID_BORN_FIRST + 1
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # GB 11643-1999
+ID_CHECK = "10X98765432"
+ID_DIGIT_BIAS = 48 * sum(ID_WEIGHTS)  # ASCII '0' times the weights
+
+
+def id_number(first17: str) -> str:
+    """``first17`` and its check character (``pii.check_char``, on the digits' ASCII codes)."""
+    return first17 + ID_CHECK[(sum(map(operator.mul, first17.encode(), ID_WEIGHTS)) - ID_DIGIT_BIAS) % 11]
 
 
 def month_of(d: dt.date) -> str:
@@ -125,7 +158,8 @@ class Planner:
         self.p = profile
         self.code = code
         self.index = index
-        self.y1, self.y2 = profile.years
+        # the first and the last year (the same one for a single year)
+        self.y1, self.y2 = profile.years[0], profile.years[-1]
         self.first = dt.date(self.y1, 1, 1)
         self.last = dt.date(self.y2, 12, 31)
         self.months = [f"{y}-{m:02d}" for y in profile.years for m in range(1, 13)]
@@ -133,40 +167,51 @@ class Planner:
 
     # --------------------------------------------------------------- people
     def identity(self, region: str, female: bool = True) -> str:
+        # the draws of rand_date(1972-01-01, 1994-12-31), randint(0, 99) and choice(digits), inlined
+        below = self.rng._randbelow
+        last = (0, 2, 4, 6, 8) if female else (1, 3, 5, 7, 9)
         while True:
-            born = rand_date(self.rng, dt.date(1972, 1, 1), dt.date(1994, 12, 31))
-            seq = self.rng.randint(0, 99) * 10 + self.rng.choice(
-                (0, 2, 4, 6, 8) if female else (1, 3, 5, 7, 9)
-            )
-            first17 = f"{region}{born:%Y%m%d}{seq:03d}"
-            number = first17 + check_char(first17)
+            born = dt.date.fromordinal(ID_BORN_FIRST + below(ID_BORN_DAYS))
+            seq = below(100) * 10 + last[below(5)]
+            number = id_number(f"{region}{born.year}{born.month:02d}{born.day:02d}{seq:03d}")
             if number not in self.used_ids:
                 self.used_ids.add(number)
                 return number
 
     def name(self) -> str:
-        return self.rng.choice(SURNAMES) + "".join(
-            self.rng.choice(GIVEN) for _ in range(self.rng.choice((1, 2)))
-        )
+        # choice(SURNAMES), then choice((1, 2)) given characters, each a choice(GIVEN)
+        below = self.rng._randbelow
+        surname = SURNAMES[below(len(SURNAMES))]
+        if below(2) == 0:
+            return surname + GIVEN[below(len(GIVEN))]
+        return surname + GIVEN[below(len(GIVEN))] + GIVEN[below(len(GIVEN))]
 
     # --------------------------------------------------------------- reference
     def reference(self) -> District:
         rng = self.rng
-        townships = [(f"{self.code}{sfx}", name, ttype) for sfx, name, ttype in TOWNSHIPS_331003]
+        townships = [(f"{self.code}{sfx}", name, ttype) for sfx, name, ttype in self.p.townships]
         villages: list[Village] = []
         names_used: set[str] = set()
-        for (tcode, _tname, ttype), count in zip(townships, VILLAGE_COUNTS, strict=True):
+        for (tcode, _tname, ttype), count in zip(townships, self.p.village_counts, strict=True):
             n_ju = {"街道": count * 2 // 3, "镇": 2, "乡": 0}[ttype]
             for i in range(count):
                 vtype = "居" if i < n_ju else "村"
+                tries = 0
                 while True:
                     stem = rng.choice(PLACE_A) + rng.choice(PLACE_B)
+                    if tries > 40:  # a large district has used most two-character names
+                        stem += rng.choice(PLACE_B)
                     vname = stem + ("社区" if vtype == "居" else "村")
                     if vname not in names_used:
                         names_used.add(vname)
                         break
+                    tries += 1
                 serial = (i + 1) if vtype == "居" else 200 + (i - n_ju) + 1
                 villages.append(Village(f"{tcode}{serial:03d}", vname, tcode, vtype))
+        abbr = "台黄" if self.code == "331003" else f"台{self.index + 1}"
+        if self.p.townships != TOWNSHIPS_331003:
+            hospitals, stations = self.generic_services(townships)
+            return District(self.code, self.index, abbr, townships, villages, hospitals, stations)
         by_name = {name: code for code, name, _ in townships}
         h = lambda i: f"H{self.index * 10 + i:02d}"  # noqa: E731
         hospitals = [
@@ -208,8 +253,48 @@ class Planner:
             }
             for i, (tname, level, std, sanyou, opened, closed) in enumerate(st)
         ]
-        abbr = "台黄" if self.code == "331003" else f"台{self.index + 1}"
         return District(self.code, self.index, abbr, townships, villages, hospitals, stations)
+
+    def generic_services(self, townships: list[tuple[str, str, str]]) -> tuple[list, list]:
+        """Hospitals (3 in the district's centre, a health centre in up to 4 towns) and service stations."""
+        rng = self.rng
+        h = lambda i: f"H{self.index * 10 + i:02d}"  # noqa: E731
+        centre = [t[0] for t in townships[:3]]
+        hospitals = [
+            (h(1), "区第一人民医院", centre[0]),
+            (h(2), "区中医院", centre[1]),
+            (h(3), "区妇幼保健院", centre[2]),
+        ]
+        towns = [t for t in townships[3:] if t[2] == "镇"][: rng.randint(1, 4)]
+        for i, (code, name, _) in enumerate(towns):
+            hospitals.append((h(4 + i), f"{name[:-1]}中心卫生院", code))
+        stations = []
+        for tcode, tname, ttype in townships:
+            if rng.random() < 0.2:
+                continue
+            first = not stations
+            level = (
+                "中心站"
+                if first or (ttype == "镇" and rng.random() < 0.3)
+                else rng.choice(("一级站", "二级站"))
+            )
+            opened = rand_date(rng, dt.date(2003, 1, 1), dt.date(self.y2, 10, 31))
+            closed = ""
+            if rng.random() < 0.06 and opened < dt.date(self.y2, 6, 1):
+                closed = rand_date(rng, opened + dt.timedelta(days=60), dt.date(self.y2, 12, 31)).isoformat()
+            stations.append(
+                {
+                    "station_code": f"S{self.code}{len(stations) + 1:02d}",
+                    "station_name": f"{tname}计划生育服务站",
+                    "township_code": tcode,
+                    "level": level,
+                    "standardized": "是" if rng.random() < 0.7 else "否",
+                    "sanyou_center": ("省级" if first else rng.choice(("无", "无", "无", "区级"))),
+                    "opened_on": opened.isoformat(),
+                    "closed_on": closed,
+                }
+            )
+        return hospitals, stations
 
     # --------------------------------------------------------------- population
     def population(self, d: District, births_by_village: dict[str, int]) -> None:
@@ -218,23 +303,21 @@ class Planner:
             base = rng.randint(1000, 2600) if v.vtype == "居" else rng.randint(400, 1300)
             share = rng.uniform(0.22, 0.28)
             v.pop = [base]
-            for _ in range(24):
+            for _ in range(12 * len(self.p.years)):
                 v.pop.append(v.pop[-1] + rng.randint(-4, 6))
             v.women = [round(p * share) + rng.randint(-3, 3) for p in v.pop]
-            v.deaths = [0] * 24
-        # deaths: the second year's total is set so that the natural growth rate is the report's
-        p_start = sum(v.pop[12] for v in d.villages)
-        p_end = sum(v.pop[24] for v in d.villages)
+            v.deaths = [0] * (12 * len(self.p.years))
+        # deaths: the last year's total is set so that its natural growth rate is the profile's
+        months = 12 * len(self.p.years)
+        p_start = sum(v.pop[months - 12] for v in d.villages)
+        p_end = sum(v.pop[months] for v in d.villages)
         births2 = self.p.births[self.y2]
         avg = (p_start + p_end) / 2
         target = self.p.natural_growth_permille
-        candidates = [
-            deaths2 for deaths2 in range(1, births2) if abs(1000 * (births2 - deaths2) / avg - target) < 0.004
-        ]
-        deaths2 = min(candidates, key=lambda x: abs(1000 * (births2 - x) / avg - target))
-        deaths1 = round(deaths2 * rng.uniform(0.95, 1.03))
+        deaths2 = min(range(1, births2), key=lambda x: abs(1000 * (births2 - x) / avg - target))
+        earlier = [round(deaths2 * rng.uniform(0.95, 1.03)) for _ in self.p.years[1:]]
         weights = [v.pop[1] for v in d.villages]
-        for year_index, total in ((0, deaths1), (1, deaths2)):
+        for year_index, total in enumerate([*earlier, deaths2]):
             for vi in rng.choices(range(len(d.villages)), weights=weights, k=total):
                 d.villages[vi].deaths[year_index * 12 + rng.randrange(12)] += 1
 
@@ -318,7 +401,7 @@ class Planner:
                 r.registered = group[0].registered
         # births of the year before the first, registered in the first year
         prior = self.y1 - 1
-        for i in range(p.prior_year_unplanned_local + 170):
+        for i in range(p.prior_year_unplanned_local + p.prior_year_planned):
             policy = "政策外" if i < p.prior_year_unplanned_local else "政策内"
             hukou = "本区" if policy == "政策外" or rng.random() > 0.12 else "外地"
             village = rng.choices(codes, weights=[weights[c] for c in codes])[0]
@@ -347,7 +430,7 @@ class Planner:
 
         def cert(hospital: str, birth: dt.date) -> str:
             serials[hospital] += 1
-            return f"P{hospital[1:]}{birth:%y}{serials[hospital]:05d}"
+            return f"P{hospital[1:]}{birth.year % 100:02d}{serials[hospital]:05d}"
 
         def pick_hospital(village: str) -> str:
             own = hosp_by_township.get(village[:9])
@@ -390,17 +473,20 @@ class Planner:
         # birth defects: counts chosen so that the rate changes by the report's figure
         resident = set(codes)
         by_year = {y: [h for h in records if h.birth.year == y and h.village in resident] for y in p.years}
-        n1, n2 = len(by_year[self.y1]), len(by_year[self.y2])
-        best = None
-        for k1 in range(int(n1 * 0.011), int(n1 * 0.015)):
-            for k2 in range(0, k1):
-                diff = 1000 * k2 / n2 - 1000 * k1 / n1
-                err = abs(diff - p.birth_defect_rate_yoy)
-                if err < 0.003 and (best is None or err < best[0]):
-                    best = (err, k1, k2)
-        assert best, "no defect counts reproduce the rate change"
-        _, k1, k2 = best
-        for y, k in ((self.y1, k1), (self.y2, k2)):
+        if p.defect_permille is None:  # the report's two years
+            n1, n2 = len(by_year[self.y1]), len(by_year[self.y2])
+            best = None
+            for k1 in range(int(n1 * 0.011), int(n1 * 0.015)):
+                for k2 in range(0, k1):
+                    diff = 1000 * k2 / n2 - 1000 * k1 / n1
+                    err = abs(diff - p.birth_defect_rate_yoy)
+                    if err < 0.003 and (best is None or err < best[0]):
+                        best = (err, k1, k2)
+            assert best, "no defect counts reproduce the rate change"
+            ks = best[1:]
+        else:
+            ks = [round(len(by_year[y]) * p.defect_permille[y] / 1000) for y in p.years]
+        for y, k in zip(p.years, ks, strict=True):
             for h in rng.sample(by_year[y], k):
                 h.defect = True
         for h in records:
@@ -465,6 +551,7 @@ class Planner:
                     "delivered": delivered,
                 }
             )
+            self.payments_of[dec_no].append(d.payments[-1])
 
         def statutory_amount() -> Decimal:
             return Decimal(rng.randrange(180, 1500) * 100) + rng.choice((Decimal("0"), Decimal("0.50")))
@@ -478,6 +565,7 @@ class Planner:
             for y in p.years
         }
         self.balances: list[tuple[dict, Decimal]] = []
+        self.payments_of: dict[str, list[dict]] = defaultdict(list)
         for y in p.years:
             t = p.fee[y]
             cases = sorted(cases_by_year[y], key=lambda r: r.rid)
@@ -526,7 +614,10 @@ class Planner:
                             rand_date(rng, dt.date(y + 1, 1, 2), dt.date(y + 1, 11, 30)),
                             balance,
                         )
+            if remaining > 0:  # the rest fell on decisions of 31 December (never in the report's years)
+                remaining = self.pay_year_end_rest(decisions, year_end, remaining, pay)
             assert remaining == 0, (y, remaining)
+        d.payments = [x for x in d.payments if x["amount"] > 0]  # a balance paid on 31 December after all
         # a revised (second) decision for one case: the earliest decision counts
         dc = rng.choice(
             [x for x in d.decisions if x["decided_on"].year == self.y2 and x["decided_on"].month < 11]
@@ -559,6 +650,27 @@ class Planner:
         for dc in rng.sample(late, 2):
             nxt = dc["decided_on"].replace(day=1) + dt.timedelta(days=32)
             dc["delivered"] = month_of(nxt)
+
+    def pay_year_end_rest(self, decisions: list[dict], year_end: dt.date, remaining: Decimal, pay) -> Decimal:
+        """Pay what the collection rate still needs on 31 December, from decisions of that day.
+
+        Their balances shrink by as much, and so does a payment of the balance after the year's end.
+        """
+        mine = {id(dc) for dc in decisions if dc["decided_on"] == year_end}
+        for k, (dc, balance) in enumerate(self.balances):
+            if remaining == 0:
+                break
+            if id(dc) not in mine:
+                continue
+            part = min(balance, remaining)
+            pay(dc["decision_no"], year_end, part)
+            remaining -= part
+            self.balances[k] = (dc, balance - part)
+            for later in self.payments_of.get(dc["decision_no"], []):
+                if later["paid_on"] > year_end:
+                    later["amount"] -= part
+        self.balances = [(dc, b) for dc, b in self.balances if b > 0]
+        return remaining
 
     # --------------------------------------------------------------- court: enforcement
     def enforcement(self, d: District) -> None:
