@@ -95,3 +95,22 @@ def test_a_withdrawn_file_leaves_the_lake_when_planned(tmp_path):
     ingestor.withdraw(specs_of("township"), "2012-03", report)
     assert report.files_removed == 3  # births, population, village classes of that workbook
     assert lake.ledger_entry("township_births", "2012-03", gone.stem) is None
+
+
+def test_parallel_ingestion_equals_one_worker(tmp_path):
+    """Changed files read and validated by a pool of processes: the lake, quarantine and ledger of one worker."""
+    zone = small_zone(tmp_path / "sources", townships=3)
+    lakes = {}
+    for workers in (1, 2):
+        lake = Lake(tmp_path / f"w{workers}")
+        lake.ensure_layout()
+        ref = load_reference(zone)
+        ingestor = Ingestor(zone, lake, ref, TEST_KEY, workers=workers, parallel_min_files=1)
+        for agency in AGENCIES:
+            months = sorted({p.parent.name for p in (zone / agency).glob("*/*")})
+            ingestor.ingest(specs_of(agency), months)
+        lake.consolidate()
+        assert ingestor.pooled_chunks == (0 if workers == 1 else 16)  # 2 per worker, per agency
+        lakes[workers] = _lake(lake.root)
+    assert sum(len(v) for k, v in lakes[1].items() if k.startswith("lake/")) > 20_000
+    assert lakes[1] == lakes[2]

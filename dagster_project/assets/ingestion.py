@@ -147,6 +147,7 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
                 settings.pii_key(),
                 run_id=context.run.run_id,
                 on_file=counter.step,
+                workers=_pool_workers(context),
             )
             report = ingest_unit(ingestor, unit)
         for rel, reason in report.rejected:
@@ -223,6 +224,14 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
         return commit(withdrawn, units.map(files).collect())
 
     return _ingest
+
+
+def _pool_workers(context: dg.OpExecutionContext) -> int:
+    """Processes a unit may read files with: PFPW_WORKERS in-process; one when the executor already
+    runs units in parallel processes (no pools inside a pool)."""
+    execution = (context.run.run_config or {}).get("execution") or {}
+    mode = (execution.get("config") or {}).get("mode")
+    return 1 if mode == "multiprocess" else settings.workers()
 
 
 def _preview(paths: PfpwPaths, extract: str) -> str:

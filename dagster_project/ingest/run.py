@@ -56,6 +56,10 @@ def _code_fingerprint() -> str:
 CODE_FINGERPRINT = _code_fingerprint()
 
 
+FILES_PER_BATCH = 500  # files read and validated together (of any months): bounds memory
+PARALLEL_MIN_FILES = 1000  # below this many changed files, starting processes costs more than it saves
+
+
 @dataclass
 class MonthReport:
     """What one (agency group, month) ingestion did, for logs, Dagster metadata and the CLI summary."""
@@ -98,6 +102,9 @@ class Ingestor:
     key: bytes
     run_id: str = "manual"
     on_file: Callable[[], None] | None = None  # called once per landing file looked at (progress)
+    workers: int = 1  # processes reading and validating changed files (the parent writes the lake)
+    parallel_min_files: int = PARALLEL_MIN_FILES  # fewer changed files than this: no process pool
+    pooled_chunks: int = 0  # how many chunks went through a process pool (for tests and logs)
 
     @property
     def key_fp(self) -> str:
@@ -154,8 +161,9 @@ class Ingestor:
                         batch.drop(spec.name, month, seen[0], rel)
         last_of = {month: i for i, (month, *_rest) in enumerate(todo)}
         done = 0
-        for chunk in _chunks(todo, FILES_PER_BATCH):
-            self._ingest_files(chunk, report, batch)
+        for chunk, (chunk_report, chunk_batch) in self._ingest_chunks(todo):
+            report.add(chunk_report)
+            batch.merge(chunk_batch)
             done += len(chunk)
             self._commit(batch, {m for m, i in last_of.items() if i < done})
         self._commit(batch, set(months))  # moves without a re-read, months with nothing to read
@@ -163,6 +171,33 @@ class Ingestor:
             for month in months:
                 self.withdraw(specs, month, report)
         return report
+
+    def _ingest_chunks(self, todo: list):
+        """(chunk, (report, batch)) for the changed files, chunk by chunk, in order.
+
+        With several workers and enough files, the chunks are read and validated in a pool of
+        processes (spawned: polars does not survive a fork), ``workers`` at a time; results are
+        taken in chunk order and the parent alone writes, so the lake is the one worker's, bit for bit.
+        """
+        workers = max(1, self.workers)
+        if workers == 1 or len(todo) < self.parallel_min_files:
+            for chunk in _chunks(todo, FILES_PER_BATCH):
+                yield chunk, self._ingest_files(chunk)
+            return
+        import math
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        size = max(1, min(FILES_PER_BATCH, math.ceil(len(todo) / (workers * 2))))
+        chunks = list(_chunks(todo, size))
+        self.pooled_chunks += len(chunks)
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(chunks)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(self.sources, self.reference, self.key, self.run_id),
+        ) as pool:
+            yield from zip(chunks, pool.map(_worker_ingest, chunks), strict=True)
 
     def segment_of(self, path: Path) -> str:
         """The lake segment a landing file's rows go to: its work unit's district (see lake.py)."""
@@ -203,11 +238,10 @@ class Ingestor:
 
     # ---------------------------------------------------------------- a batch of files of any months
     def _ingest_files(
-        self,
-        files: list[tuple[str, Path, str, list[ExtractSpec]]],
-        report: MonthReport,
-        batch: _SegmentBatch,
-    ) -> None:
+        self, files: list[tuple[str, Path, str, list[ExtractSpec]]]
+    ) -> tuple[MonthReport, _SegmentBatch]:
+        """Read, validate and pseudonymise a chunk of changed files: what their segments receive."""
+        report, batch = MonthReport(), _SegmentBatch()
         ctx = BatchContext(self.reference.townships, self.reference.villages)
         raws: dict[str, list[pl.DataFrame]] = defaultdict(list)
         outcome: dict[tuple[str, str], str | int | None] = {}  # (file, extract) -> reason | rows read | None
@@ -293,6 +327,7 @@ class Ingestor:
                         report.rejected.append((rel, reason))
                 elif quarantined:
                     log.warning("%s: %d row(s) of %s quarantined", rel, quarantined, spec.name)
+        return report, batch
 
     @staticmethod
     def _add_by_segment(
@@ -374,9 +409,6 @@ class Ingestor:
         }
 
 
-FILES_PER_BATCH = 500  # files read and validated together (of any months): bounds memory
-
-
 @dataclass
 class _SegmentPart:
     """What one lake segment of one extract receives in a commit."""
@@ -400,6 +432,28 @@ class _SegmentBatch:
 
     def drop(self, extract: str, month: str, segment: str, rel: str) -> None:
         self.part(extract, month, segment).drop.add(rel)
+
+    def merge(self, other: _SegmentBatch) -> None:
+        for key, theirs in other.parts.items():
+            mine = self.parts.setdefault(key, _SegmentPart())
+            mine.drop |= theirs.drop
+            mine.entries += theirs.entries
+            mine.loaded += theirs.loaded
+            mine.quarantined += theirs.quarantined
+            mine.names += theirs.names
+
+
+_WORKER: Ingestor | None = None
+
+
+def _worker_init(sources: Path, reference: Reference, key: bytes, run_id: str) -> None:
+    global _WORKER
+    _WORKER = Ingestor(sources, Lake(sources / "unused"), reference, key, run_id)
+
+
+def _worker_ingest(chunk: list) -> tuple[MonthReport, _SegmentBatch]:
+    assert _WORKER is not None
+    return _WORKER._ingest_files(chunk)
 
 
 def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
@@ -589,13 +643,20 @@ def write_inventory(sources: Path, lake: Lake, run_id: str) -> tuple[pl.DataFram
     return ignored, months
 
 
-def ingest_landing_zone(sources: Path, lake: Lake, key: bytes, run_id: str = "manual") -> MonthReport:
-    """Everything the ingestion assets do, without Dagster: for tests, benchmarks and `dbt build` on its own."""
+def ingest_landing_zone(
+    sources: Path, lake: Lake, key: bytes, run_id: str = "manual", workers: int | None = None
+) -> MonthReport:
+    """Everything the ingestion assets do, without Dagster: for tests, benchmarks and `dbt build` on its own.
+
+    ``workers``: processes reading and validating (default ``PFPW_WORKERS``, else the cores).
+    """
+    from dagster_project.settings import workers as default_workers
+
     lake.ensure_layout()
     reference = load_reference(sources)
     write_reference(lake, reference)
     write_inventory(sources, lake, run_id)
-    ingestor = Ingestor(sources, lake, reference, key, run_id)
+    ingestor = Ingestor(sources, lake, reference, key, run_id, workers=workers or default_workers())
     total = MonthReport()
     for agency in AGENCIES:
         total.add(ingestor.ingest(specs_of(agency), agency_months(sources, lake, agency)))
