@@ -9,9 +9,9 @@ from python_calamine import CalamineWorkbook
 
 from dagster_project.cli import main
 from dagster_project.pii import check_char
-from dagster_project.synth.generator import DISTRICT_CODES, OUTSIDE_DISTRICT, id_number
+from dagster_project.synth.generator import DISTRICT_CODES, OUTSIDE_DISTRICT, Planner, id_number
 from dagster_project.synth.profile import GOLDEN, varied
-from dagster_project.synth.writer import generate
+from dagster_project.synth.writer import district_profile, generate
 from tests.conftest import SAMPLE
 
 
@@ -158,3 +158,15 @@ def test_generate_rejects_bad_sizes(tmp_path):
     assert main(["generate", "--out", str(tmp_path / "b"), "--years", "0"]) == 2
     with pytest.raises(ValueError):
         generate(tmp_path / "c", years=3, vary=False)
+
+
+def test_the_report_years_keep_the_report_figures_in_every_district():
+    """Without other years (nor --vary) every district still reproduces the founding report's counts."""
+    for index in (0, 1):
+        d = Planner(DISTRICT_CODES[index], index, 7, GOLDEN).plan()
+        births_2012 = [r for r in d.registrations if r.birth.year == 2012]
+        assert len(births_2012) == GOLDEN.births[2012]
+        assert sum(r.policy == "政策外" for r in births_2012) == GOLDEN.unplanned[2012]
+        assert len(d.townships) == 19 and len(d.villages) == 569
+    assert district_profile(7, 1, GOLDEN.years, vary=False) is GOLDEN
+    assert district_profile(7, 1, GOLDEN.years, vary=True).townships != GOLDEN.townships

@@ -62,8 +62,6 @@ def rand_date(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
     return dt.date.fromordinal(first + rng._randbelow(max(0, end.toordinal() - first) + 1))
 
 
-ID_BORN_FIRST = dt.date(1972, 1, 1).toordinal()
-ID_BORN_DAYS = dt.date(1994, 12, 31).toordinal() - ID_BORN_FIRST + 1
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # GB 11643-1999
 ID_CHECK = "10X98765432"
 ID_DIGIT_BIAS = 48 * sum(ID_WEIGHTS)  # ASCII '0' times the weights
@@ -164,14 +162,18 @@ class Planner:
         self.last = dt.date(self.y2, 12, 31)
         self.months = [f"{y}-{m:02d}" for y in profile.years for m in range(1, 13)]
         self.used_ids: set[str] = set()
+        # people born 17 to 39 years before the first year (1972-1994 for the report's 2011)
+        self.born_first = dt.date(self.y1 - 39, 1, 1).toordinal()
+        self.born_days = dt.date(self.y1 - 17, 12, 31).toordinal() - self.born_first + 1
 
     # --------------------------------------------------------------- people
     def identity(self, region: str, female: bool = True) -> str:
-        # the draws of rand_date(1972-01-01, 1994-12-31), randint(0, 99) and choice(digits), inlined
+        # the draws of rand_date(born first, born last), randint(0, 99) and choice(digits), inlined
         below = self.rng._randbelow
         last = (0, 2, 4, 6, 8) if female else (1, 3, 5, 7, 9)
+        first, span = self.born_first, self.born_days
         while True:
-            born = dt.date.fromordinal(ID_BORN_FIRST + below(ID_BORN_DAYS))
+            born = dt.date.fromordinal(first + below(span))
             seq = below(100) * 10 + last[below(5)]
             number = id_number(f"{region}{born.year}{born.month:02d}{born.day:02d}{seq:03d}")
             if number not in self.used_ids:

@@ -119,7 +119,7 @@ def _layout(rng: random.Random) -> tuple[tuple, tuple]:
     for ttype, suffix in kinds:
         while True:
             stem = rng.choice(PLACE_A) + rng.choice(PLACE_B)
-            if stem not in names:
+            if stem not in names and stem[0] != stem[1]:
                 names.add(stem)
                 break
         townships.append((suffix, stem + ttype, ttype))
