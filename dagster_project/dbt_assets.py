@@ -32,6 +32,7 @@ from dagster_project.assets.keys import (
     REFERENCE_KEYS,
     extract_key,
 )
+from dagster_project.assets.state import REBUILD_TAG
 from dagster_project.dbt_project import DBT_EXECUTABLE, dbt_project, prepare_manifest
 from dagster_project.failpoints import failpoint
 from dagster_project.resources import PfpwPaths
@@ -73,6 +74,23 @@ class PfpwTranslator(DagsterDbtTranslator):
 translator = PfpwTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+def build_args(context: dg.AssetExecutionContext, paths: PfpwPaths) -> list[str]:
+    """``dbt build`` with what its incremental models need (dbt/macros/incremental.sql).
+
+    An incremental night (the run's rebuild tag) passes the months each lake extract rewrote in
+    this run; every other run rebuilds the incremental models from scratch (``--full-refresh``),
+    so a change of code, key or reference data never leaves an old slice behind.
+    """
+    lake = paths.lake
+    if context.run.tags.get(REBUILD_TAG) is None:
+        lake.forget_changes()
+        return ["build", "--full-refresh"]
+    changes = lake.changes(context.run.run_id)
+    lake.forget_changes(keep=context.run.run_id)
+    context.log.info(f"incremental models rebuild the months: {json.dumps(changes)}")
+    return ["build", "--vars", json.dumps({"pfpw_changed_months": changes})]
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     dagster_dbt_translator=translator,
@@ -94,7 +112,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: Pf
         target = paths.warehouse / "dbt_target"
         if dbt.engine == "spark":
             engines.require_spark()
-        invocation = dbt.cli(["build"], context=context, target_path=target)
+        invocation = dbt.cli(build_args(context, paths), context=context, target_path=target)
         # The events are held until dbt has finished: the column lineage attached to each model's
         # materialization is read from the database dbt holds while it runs (lineage.py).
         events, failure = [], None

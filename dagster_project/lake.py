@@ -302,6 +302,38 @@ class Lake:
         ):
             _replace_segment(path, gone, new, schema, order, keep_old=not fresh)
 
+    # ----------------------------------------------------------- what a run changed
+    def changes_dir(self, run_id: str) -> Path:
+        return self.root / "changes" / run_id
+
+    def record_changes(self, run_id: str, pairs: set[tuple[str, str]]) -> None:
+        """The (extract, month) segments a run rewrote: incremental dbt models rebuild those months."""
+        if not pairs:
+            return
+        folder = self.changes_dir(run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        frame = pl.DataFrame(sorted(pairs), schema={"extract": pl.Utf8, "month": pl.Utf8}, orient="row")
+        write_parquet_atomic(frame, folder / f"{os.getpid()}-{os.urandom(6).hex()}.parquet")
+
+    def changes(self, run_id: str) -> dict[str, list[str]]:
+        """Extract -> the months a run rewrote (every step's record)."""
+        folder = self.changes_dir(run_id)
+        parts = [pl.read_parquet(p) for p in sorted(folder.glob("*.parquet"))] if folder.is_dir() else []
+        out: dict[str, set[str]] = {}
+        for frame in parts:
+            for extract, month in frame.iter_rows():
+                out.setdefault(extract, set()).add(month)
+        return {k: sorted(v) for k, v in sorted(out.items())}
+
+    def forget_changes(self, keep: str | None = None) -> None:
+        """Drop the change records of other runs than ``keep``."""
+        import shutil
+
+        folder = self.root / "changes"
+        for run in folder.iterdir() if folder.is_dir() else []:
+            if run.name != keep:
+                shutil.rmtree(run, ignore_errors=True)
+
     def months(self, extract: str) -> set[str]:
         """The reporting months of an extract that have files in the ledger."""
         folder = self.root / "ledger" / extract

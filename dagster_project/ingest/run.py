@@ -220,7 +220,12 @@ class Ingestor:
         report.files_removed += gone
 
     def _commit(self, batch: _SegmentBatch, months: set[str]) -> None:
-        """Rewrite every segment of ``months`` the batch touches (data, quarantine, names, then the ledger)."""
+        """Rewrite every segment of ``months`` the batch touches (data, quarantine, names, then the ledger).
+
+        The (extract, month) pairs are recorded for the run first (``Lake.record_changes``): a run
+        killed after this still leaves a record at least as large as what it changed.
+        """
+        self.lake.record_changes(self.run_id, {(k[0], k[1]) for k in batch.parts if k[1] in months})
         for key in sorted(k for k in batch.parts if k[1] in months):
             extract, month, segment = key
             part = batch.parts.pop(key)

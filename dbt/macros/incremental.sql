@@ -1,0 +1,35 @@
+{#-
+    Incremental models rebuilt month by month. The orchestrator passes, on an incremental night,
+    the months each lake extract rewrote (var pfpw_changed_months: {extract: [YYYY-MM, ...]}); every
+    other night it builds with --full-refresh. Without the var (a manual `dbt build`), an incremental
+    run replaces every month: the result is always that of a full build.
+-#}
+
+{% macro changed_months(extract) -%}
+    {%- set changes = var('pfpw_changed_months', none) -%}
+    {%- if changes is none -%}{{ return(none) }}{%- endif -%}
+    {{ return(changes.get(extract, [])) }}
+{%- endmacro %}
+
+
+{#- the rows of the months an incremental run rebuilds: all of them without the var, none for an empty list -#}
+{% macro in_changed_months(column, extract) -%}
+    {%- set months = changed_months(extract) -%}
+    {%- if months is none -%}
+        true
+    {%- elif months | length == 0 -%}
+        false
+    {%- else -%}
+        {{ column }} in ({% for m in months %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- pre-hook: the months being rebuilt leave the table first (a withdrawn month has no rows to insert) -#}
+{% macro delete_changed_months(column, extract) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ in_changed_months(column, extract) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
