@@ -74,7 +74,7 @@ sample: install  ## regenerate the committed sample landing zone (deterministic)
 
 bench: install  ## the nights of the sample, then scale: floor, ingestion and nights at two sizes (SIZES)
 	$(BIN)/python benchmarks/nightly.py
-	$(BIN)/python benchmarks/scale.py $(foreach s,$(or $(SIZES),sample 4x2),--size $(s))
+	$(BIN)/python benchmarks/scale.py $(foreach s,$(or $(SIZES),sample 10x4),--size $(s))
 
 soak: install  ## many random sequences of nights on one instance, each night compared with a fresh build
 	$(BIN)/python -m tests.nightly --sequences $(or $(SEQUENCES),30) --nights $(or $(NIGHTS),4)

@@ -142,7 +142,9 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--size", action="append", help="sample or KxY (repeatable; default: sample and 4x2)")
+    parser.add_argument(
+        "--size", action="append", help="sample or KxY (repeatable; default: sample and 10x4; 40x10 by hand)"
+    )
     parser.add_argument("--executor", choices=["in_process", "multiprocess"], default="in_process")
     parser.add_argument("--workers", type=int)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "scale"))
@@ -152,7 +154,7 @@ def main() -> None:
     if args.workers:
         run_env["PFPW_WORKERS"] = str(args.workers)
     rows = []
-    for size in args.size or ["sample", "4x2"]:
+    for size in args.size or ["sample", "10x4"]:
         rows += measure(size, Path(args.out) / size, run_env)
     executor = args.executor + (f", {args.workers} workers" if args.workers else "")
     text = [
