@@ -204,15 +204,21 @@ class Lake:
             write_parquet_atomic(pl.DataFrame(schema=status_schema()), self.delivery_status_path)
 
     # ----------------------------------------------------------- ledger
-    def ledger_month(self, extract: str, month: str) -> dict[str, tuple[str, dict]]:
-        """The ledger of one extract's month: source file -> (its segment, its ledger row).
+    def ledger_month(
+        self, extract: str, month: str, segments: set[str] | None = None
+    ) -> dict[str, tuple[str, dict]]:
+        """The ledger of one extract's month (of some of its segments): source file -> (segment, ledger row).
 
         A segment written by another version of the lake (another schema) contributes nothing:
         its files are ingested again.
         """
         folder = self.root / "ledger" / extract / f"month={month}"
+        if segments is None:
+            paths = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+        else:
+            paths = [p for p in (folder / f"{s}.parquet" for s in sorted(segments)) if p.exists()]
         out: dict[str, tuple[str, dict]] = {}
-        for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+        for path in paths:
             entries = pl.read_parquet(path)
             if entries.schema != pl.Schema(LEDGER_SCHEMA):
                 continue

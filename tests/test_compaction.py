@@ -25,7 +25,9 @@ def zone(tmp_path):
 
 
 def _segment_rows(wh, extract: str, month: str) -> pl.DataFrame:
-    return pl.concat([pl.read_parquet(p) for p in (wh / "lake" / extract / f"month={month}").glob("*.parquet")])
+    return pl.concat(
+        [pl.read_parquet(p) for p in (wh / "lake" / extract / f"month={month}").glob("*.parquet")]
+    )
 
 
 def test_one_parquet_file_per_extract_month_and_district(zone, tmp_path):
@@ -126,3 +128,25 @@ def test_a_lake_of_the_per_file_layout_is_ingested_again(zone, tmp_path):
 def _fresh(zone, wh):
     ingest_all(zone, wh)
     return wh
+
+
+def test_a_hospital_moved_to_another_district_moves_its_rows_to_that_segment(zone, tmp_path):
+    """The reference puts a hospital in another district's township: its files' rows leave the old
+    segment (the plan's, like a withdrawal) and the unit of the new one ingests them."""
+    wh = tmp_path / "wh"
+    ingest_all(zone, wh)
+    hospitals = zone / "reference" / "hospitals.csv"
+    lines = hospitals.read_text(encoding="utf-8").splitlines()
+    code = lines[1].split(",")[0]
+    lines[1] = ",".join([*lines[1].split(",")[:2], "331004001"])
+    hospitals.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with (zone / "reference" / "townships.csv").open("a", encoding="utf-8") as f:
+        f.write("331004001,新城街道,街道\n")
+    ingest_all(zone, wh)
+    moved = pl.read_parquet(wh / "lake" / "hospital_births" / f"month={M}" / "331004.parquet")
+    assert set(moved["source_file"]) == {
+        f"hospital/{M}/{p.name}" for p in (zone / "hospital" / M).glob(f"{code}_births.csv")
+    }
+    stayed = pl.read_parquet(wh / "lake" / "hospital_births" / f"month={M}" / "331003.parquet")
+    assert not set(stayed["source_file"]) & set(moved["source_file"])
+    assert _lake(wh) == _lake(_fresh(zone, tmp_path / "fresh"))

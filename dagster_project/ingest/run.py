@@ -130,17 +130,21 @@ class Ingestor:
         each (extract, month, segment) they touch is rewritten once, as soon as its month's files
         are all validated, so memory is bounded by a batch and a month, not by the history.
         With ``select``, only the landing files it accepts (one work unit's share, see
-        :func:`plan_units`); withdrawn files are then left to :meth:`withdraw`.
+        :func:`plan_units`); withdrawn and moved files are then left to :meth:`withdraw` (the plan's).
         """
         months = [months] if isinstance(months, str) else list(months)
         report = MonthReport()
+        if select is None:  # withdrawals and moves first, as the plan step does before the units
+            for month in months:
+                self.withdraw(specs, month, report)
         batch = _SegmentBatch()
         todo: list[tuple[str, Path, str, list[ExtractSpec]]] = []
         for month in months:
-            ledger = {spec.name: self.lake.ledger_month(spec.name, month) for spec in specs}
             paths = sorted({p for spec in specs for p in self.files_for(spec, month)})
             if select is not None:
                 paths = [p for p in paths if select(p)]
+            segments = {self.segment_of(p) for p in paths}  # the unit's own: never another unit's files
+            ledger = {spec.name: self.lake.ledger_month(spec.name, month, segments) for spec in specs}
             for path in paths:
                 report.files_seen += 1
                 if self.on_file:
@@ -155,10 +159,6 @@ class Ingestor:
                 if all(self._unchanged(spec, month, seen, sha, ignore_key=True) for spec, seen in known):
                     report.files_rekeyed += 1
                 todo.append((month, path, sha, mine))
-                segment = self.segment_of(path)
-                for spec, seen in known:  # a file moved to another segment (its hospital's township changed)
-                    if seen is not None and seen[0] != segment:
-                        batch.drop(spec.name, month, seen[0], rel)
         last_of = {month: i for i, (month, *_rest) in enumerate(todo)}
         done = 0
         for chunk, (chunk_report, chunk_batch) in self._ingest_chunks(todo):
@@ -166,10 +166,7 @@ class Ingestor:
             batch.merge(chunk_batch)
             done += len(chunk)
             self._commit(batch, {m for m, i in last_of.items() if i < done})
-        self._commit(batch, set(months))  # moves without a re-read, months with nothing to read
-        if select is None:
-            for month in months:
-                self.withdraw(specs, month, report)
+        self._commit(batch, set(months))
         return report
 
     def _ingest_chunks(self, todo: list):
@@ -204,9 +201,14 @@ class Ingestor:
         return district_of(path.relative_to(self.sources).parts[0], path, self.reference)
 
     def withdraw(self, specs: tuple[ExtractSpec, ...], month: str, report: MonthReport) -> None:
-        """The files of ``month`` no longer in the landing zone leave the lake."""
+        """The files of ``month`` no longer in the landing zone leave the lake; so do the rows of files
+        now belonging to another segment (a hospital whose township moved to another district): the
+        unit of their new segment ingests them again. Run before the units, which read only their
+        own segments' ledger."""
         present = {
-            p.relative_to(self.sources).as_posix() for spec in specs for p in self.files_for(spec, month)
+            p.relative_to(self.sources).as_posix(): self.segment_of(p)
+            for spec in specs
+            for p in self.files_for(spec, month)
         }
         batch = _SegmentBatch()
         gone = 0  # (file, extract) pairs, as the ledger counts them
@@ -216,6 +218,11 @@ class Ingestor:
                     log.warning("%s: source file withdrawn; its rows leave the lake (%s)", rel, spec.name)
                     batch.drop(spec.name, month, segment, rel)
                     gone += 1
+                elif present[rel] != segment:
+                    log.warning(
+                        "%s: now in segment %s, no longer %s (%s)", rel, present[rel], segment, spec.name
+                    )
+                    batch.drop(spec.name, month, segment, rel)
         self._commit(batch, {month})
         report.files_removed += gone
 
