@@ -6,6 +6,7 @@ directly and the Dagster assets stay thin.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import hashlib
 import logging
@@ -57,7 +58,9 @@ CODE_FINGERPRINT = _code_fingerprint()
 
 
 FILES_PER_BATCH = 500  # files read and validated together (of any months): bounds memory
-PARALLEL_MIN_FILES = 1000  # below this many changed files, starting processes costs more than it saves
+PARALLEL_MIN_FILES = (
+    500  # fewer changed files in a unit: read in its own process (a pool costs seconds to start)
+)
 
 
 @dataclass
@@ -182,19 +185,12 @@ class Ingestor:
                 yield chunk, self._ingest_files(chunk)
             return
         import math
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
         size = max(1, min(FILES_PER_BATCH, math.ceil(len(todo) / (workers * 2))))
         chunks = list(_chunks(todo, size))
         self.pooled_chunks += len(chunks)
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(chunks)),
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_worker_init,
-            initargs=(self.sources, self.reference, self.key, self.run_id),
-        ) as pool:
-            yield from zip(chunks, pool.map(_worker_ingest, chunks), strict=True)
+        pool = _pool(workers, self.sources, self.reference, self.key, self.run_id)
+        yield from zip(chunks, pool.map(_worker_ingest, chunks), strict=True)
 
     def segment_of(self, path: Path) -> str:
         """The lake segment a landing file's rows go to: its work unit's district (see lake.py)."""
@@ -456,6 +452,39 @@ class _SegmentBatch:
 
 
 _WORKER: Ingestor | None = None
+_POOL: tuple[tuple, object] | None = None  # (what its workers were started with, the pool)
+
+
+def _pool(workers: int, sources: Path, reference: Reference, key: bytes, run_id: str):
+    """The process pool of this process, started once per run and kept for all its units (a spawned
+    worker costs seconds to import polars and pandera); another run, key or reference starts a new one."""
+    global _POOL
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ident = (workers, str(sources), reference.fingerprint, key, run_id)
+    if _POOL is not None and _POOL[0] == ident:
+        return _POOL[1]
+    shutdown_pool()
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),  # polars does not survive a fork
+        initializer=_worker_init,
+        initargs=(sources, reference, key, run_id),
+    )
+    _POOL = (ident, pool)
+    return pool
+
+
+def shutdown_pool() -> None:
+    """Stop this process's reading workers (at exit, or when a run needs other ones)."""
+    global _POOL
+    if _POOL is not None:
+        _POOL[1].shutdown(cancel_futures=True)
+        _POOL = None
+
+
+atexit.register(shutdown_pool)
 
 
 def _worker_init(sources: Path, reference: Reference, key: bytes, run_id: str) -> None:
