@@ -66,7 +66,8 @@ def executor() -> str:
 
 
 def workers() -> int:
-    """How many step processes the multiprocess executor runs at once (PFPW_WORKERS, default: the cores)."""
+    """How many processes work at once (PFPW_WORKERS, default: the cores): the multiprocess executor's
+    steps, or, in-process, the pool reading and validating a unit's changed files (ingest/run.py)."""
     raw = os.environ.get("PFPW_WORKERS", "").strip()
     if not raw:
         return os.cpu_count() or 1

@@ -1,4 +1,5 @@
-"""Ingesting one reporting month of one agency's extracts: read, validate, pseudonymise, store, account.
+"""Ingesting an agency's extracts, or one work unit's share of them: read, validate, pseudonymise,
+store in the lake's segments (lake.py), account in the ledger.
 
 Pure Python over paths (no Dagster here), so tests and benchmarks can call it
 directly and the Dagster assets stay thin.
