@@ -103,6 +103,13 @@ def test_generator_one_year(tmp_path):
     assert done.rows > 10_000
 
 
+def test_generator_ten_years(tmp_path):
+    """A province's span: court cases of the later years cite decisions from before the landing zone."""
+    done = generate(tmp_path / "ten", seed=2012, districts=1, years=10, workers=1)
+    assert len(done.months) == 120 and done.months[0] == "2011-01" and done.months[-1] == "2020-12"
+    assert len(list((tmp_path / "ten" / "court").glob("*/enforcement_cases.jsonl"))) == 120
+
+
 def digest_generated(root, **kwargs):
     generate(root, **kwargs)
     return digest(root)

@@ -703,7 +703,7 @@ class Planner:
                     )
                 else:  # decisions issued before the landing zone begins
                     applied = rand_date(rng, dt.date(y, 1, 1), dt.date(y, 12, 31))
-                    old = rng.randint(y - 7, self.y1 - 1)
+                    old = rng.randint(min(y - 7, self.y1 - 1), self.y1 - 1)  # (any span of years)
                     dec_no = f"{d.court_abbr}计征〔{old}〕{rng.randint(1, 450):04d}号"
                     respondent, township = self.identity(self.code), rng.choice(d.townships)[0]
                     amount = Decimal(rng.randrange(150, 1400) * 100)
