@@ -347,7 +347,7 @@ class Lake:
             return set()
         return {p.name.removeprefix("month=") for p in folder.glob("month=*") if any(p.glob("*.parquet"))}
 
-    def segment_of(self, extract: str, month: str) -> dict[str, str]:
+    def ledger_segments(self, extract: str, month: str) -> dict[str, str]:
         """Source file -> segment, for every file of an extract's month in the ledger."""
         return {f: seg for f, (seg, _row) in self.ledger_month(extract, month).items()}
 

@@ -210,7 +210,7 @@ class Ingestor:
         batch = _SegmentBatch()
         gone = 0  # (file, extract) pairs, as the ledger counts them
         for spec in specs:
-            for rel, segment in sorted(self.lake.segment_of(spec.name, month).items()):
+            for rel, segment in sorted(self.lake.ledger_segments(spec.name, month).items()):
                 if rel not in present:
                     log.warning("%s: source file withdrawn; its rows leave the lake (%s)", rel, spec.name)
                     batch.drop(spec.name, month, segment, rel)
@@ -254,9 +254,12 @@ class Ingestor:
         ctx = BatchContext(self.reference.townships, self.reference.villages)
         raws: dict[str, list[pl.DataFrame]] = defaultdict(list)
         outcome: dict[tuple[str, str], str | int | None] = {}  # (file, extract) -> reason | rows read | None
+        segment_map = {
+            path.relative_to(self.sources).as_posix(): self.segment_of(path) for _m, path, *_x in files
+        }
         for month, path, _sha, specs in files:
             rel = path.relative_to(self.sources).as_posix()
-            segment = self.segment_of(path)
+            segment = segment_map[rel]
             report.files_ingested += 1
             for spec, got in self._read(path, rel, month, specs).items():
                 if isinstance(got, pl.DataFrame):
@@ -277,9 +280,6 @@ class Ingestor:
                 else:
                     outcome[(rel, spec)] = got
         counts_of: dict[tuple[str, str], tuple[int, int]] = {}  # (file, extract) -> (loaded, quarantined)
-        segment_map = {
-            path.relative_to(self.sources).as_posix(): self.segment_of(path) for _m, path, _s, _x in files
-        }
         for spec_name, frames in raws.items():
             spec = EXTRACTS_BY_NAME[spec_name]
             split = validate(spec, pl.concat(frames, how="vertical"), ctx, self.key)
@@ -294,7 +294,7 @@ class Ingestor:
         now = dt.datetime.now(dt.UTC)
         for month, path, sha, specs in files:
             rel = path.relative_to(self.sources).as_posix()
-            segment = self.segment_of(path)
+            segment = segment_map[rel]
             for spec in specs:
                 got = outcome[(rel, spec.name)]
                 reason = got if isinstance(got, str) else None
