@@ -22,6 +22,10 @@ class Counter:
         self.label, self.total, self.done = label, total, 0
         self.step(0)
 
+    def set_total(self, total: int) -> None:
+        self.total = total
+        self.step(0)
+
     def step(self, n: int = 1) -> None:
         self.done += n
         if _listener is not None:

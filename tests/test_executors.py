@@ -98,7 +98,8 @@ def test_a_withdrawn_file_leaves_the_lake_when_planned(tmp_path):
 
 
 def test_parallel_ingestion_equals_one_worker(tmp_path):
-    """Changed files read and validated by a pool of processes: the lake, quarantine and ledger of one worker."""
+    """Changed files read, validated and written by a pool of processes, in chunks of whole (month,
+    segment) groups: the lake, quarantine and ledger of one worker."""
     zone = small_zone(tmp_path / "sources", townships=3)
     lakes = {}
     for workers in (1, 2):
@@ -110,7 +111,11 @@ def test_parallel_ingestion_equals_one_worker(tmp_path):
             months = sorted({p.parent.name for p in (zone / agency).glob("*/*")})
             ingestor.ingest(specs_of(agency), months)
         lake.consolidate()
-        assert ingestor.pooled_chunks == (0 if workers == 1 else 16)  # 2 per worker, per agency
+        # every agency's files went through the pool, in at least a chunk per worker
+        if workers == 1:
+            assert ingestor.pooled_chunks == 0
+        else:
+            assert ingestor.pooled_chunks >= 2 * len(AGENCIES)
         lakes[workers] = _lake(lake.root)
     assert sum(len(v) for k, v in lakes[1].items() if k.startswith("lake/")) > 20_000
     assert lakes[1] == lakes[2]

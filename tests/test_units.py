@@ -48,6 +48,39 @@ def test_pseudonymise_never_keys_an_invalid_number():
     assert keys[0] is not None and keys[1:].to_list() == [None, None, None]
 
 
+def test_vectorised_pseudonymise_agrees_with_the_scalar_rules():
+    """pseudonymise checks shapes and check characters in polars: the same as id_status and person_key."""
+    import random
+
+    rng = random.Random(7)
+    valid = []
+    for _ in range(300):
+        first = "".join(rng.choice("0123456789") for _ in range(17))
+        valid.append(first + check_char(first))
+    edge = [
+        " 11010519491231002x ",  # spaces and lower-case x
+        "110105491231002",
+        "11010519491231002Y",
+        "110105194912310021",
+        "１１０１０５１９４９１２３１００２Ｘ",  # full-width digits: not ASCII, not a number
+        "٠١٠١٠٥١٩٤٩١٢٣١٠٠٢X",  # Arabic-Indic digits
+        "11010519491231002X\n",
+        "\t",
+        "",
+        None,
+        NUMERIC_CELL,
+        "1101051949123100２X",
+    ]
+    values = valid + [v[:17] + rng.choice("0123456789X".replace(v[17], "")) for v in valid[:100]] + edge
+    status, keys = pseudonymise(pl.Series(values, dtype=pl.Utf8), b"k")
+    expected = ["numeric_cell" if v == NUMERIC_CELL else id_status(v) for v in values]
+    assert status.to_list() == expected
+    assert keys.to_list() == [
+        person_key(v, b"k") if s == "ok" else None for v, s in zip(values, expected, strict=True)
+    ]
+    assert expected.count("ok") == 302 and expected.count("bad_check_char") == 101
+
+
 @pytest.mark.parametrize(
     ("text", "forms", "expected"),
     [

@@ -27,7 +27,6 @@ from dagster_project.ingest.run import (
     MonthReport,
     Unit,
     agency_months,
-    district_of,
     ingest_unit,
     plan_units,
     specs_of,
@@ -132,14 +131,7 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
     def files(context: dg.OpExecutionContext, paths: PfpwPaths, unit: Unit) -> MonthReport:
         ref = load_reference(paths.sources)
         with paths.writer_lock():
-            n = sum(
-                1
-                for m in unit.months
-                if (paths.sources / agency / m).is_dir()
-                for p in (paths.sources / agency / m).iterdir()
-                if district_of(agency, p, ref) == unit.district
-            )
-            counter = progress.Counter(f"ingest {agency}", n)
+            counter = progress.Counter(f"ingest {agency}", 0)
             ingestor = Ingestor(
                 paths.sources,
                 paths.lake,
@@ -147,6 +139,7 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
                 settings.pii_key(),
                 run_id=context.run.run_id,
                 on_file=counter.step,
+                on_total=counter.set_total,  # the unit's files, once the ingestor has listed them
                 workers=_pool_workers(context),
             )
             report = ingest_unit(ingestor, unit)
@@ -398,7 +391,7 @@ def deliveries_due(context: dg.AssetCheckExecutionContext, paths: PfpwPaths):
 def ledger_balance_problems(paths: PfpwPaths, extract: str) -> list[str]:
     """Every (file, extract) where rows read ≠ loaded + quarantined, or the Parquet written disagrees."""
     lake = paths.lake
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit()})
     opts = "union_by_name=true, hive_partitioning=false"
     sql = f"""
         with ledger as (select * from read_parquet('{lake.glob("ledger", extract)}', {opts})),

@@ -1,10 +1,12 @@
-"""Reading delivered files into raw text frames (canonical column names, one text column each).
+"""Reading delivered files into raw text rows (canonical column names, one text column each).
 
-Every reader returns a polars DataFrame whose columns are the extract's canonical
-names as text (identity numbers still raw: the caller pseudonymises them before
-anything is validated or stored) plus ``source_row``, the row's number in the file
-(Excel row, CSV line, JSON Lines line). A file that cannot be read as the contract
-says raises ``FileRejected`` with the reason.
+Every reader returns the extract's canonical columns as text (identity numbers still raw: the
+caller pseudonymises them before anything is validated or stored), ``source_row``, the row's
+number in the file (Excel row, CSV line, JSON Lines line), and the row's personal name (``NAMES``,
+only ever fingerprinted). Workbooks and JSON Lines give plain Python columns (:class:`RawRows`), CSV
+a polars frame straight from its reader; :class:`RawBatch` makes one frame of many files, so that
+the per-frame cost of polars is paid per batch, not per file. A file that cannot be read as the
+contract says raises ``FileRejected`` with the reason.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import json
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 from python_calamine import CalamineWorkbook
 
@@ -32,18 +36,74 @@ class FileRejected(Exception):
 NAMES = "__names"  # the row's personal names, only ever fingerprinted (see Ingestor), never stored
 
 
-def _frame(
-    spec: ExtractSpec,
-    rows: list[list[str | None]],
-    row_numbers: list[int],
-    names: list[str | None] | None = None,
-) -> pl.DataFrame:
-    cols = {f.name: [r[i] for r in rows] for i, f in enumerate(spec.fields)}
-    df = pl.DataFrame(cols, schema={f.name: pl.Utf8 for f in spec.fields})
-    df = df.with_columns(pl.Series("source_row", row_numbers, dtype=pl.Int64))
-    return df.with_columns(
-        pl.Series(NAMES, names if names is not None else [None] * df.height, dtype=pl.Utf8)
-    )
+@dataclass
+class RawRows:
+    """One sheet's or file's rows as Python columns of text (workbooks, JSON Lines)."""
+
+    columns: dict[str, list[str | None]]
+    source_rows: list[int]
+    names: list[str | None]
+
+    @property
+    def height(self) -> int:
+        return len(self.source_rows)
+
+
+# the columns every raw row carries from its file (see validate.FILE_COLUMNS)
+FILE_COLUMNS = ("source_file", "file_month", "file_township", "file_hospital")
+
+
+@dataclass
+class RawBatch:
+    """The raw rows of one extract from many files, in file order, made into one frame at the end."""
+
+    fields: list[str]
+    columns: dict[str, list[str | None]] = field(default_factory=dict)
+    source_rows: list[int] = field(default_factory=list)
+    names: list[str | None] = field(default_factory=list)
+    frames: list[pl.DataFrame] = field(default_factory=list)
+    files: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+
+    def add(self, raw: RawRows | pl.DataFrame, file_values: tuple[str, str, str | None, str | None]) -> None:
+        if isinstance(raw, pl.DataFrame):
+            if self.source_rows:
+                raise ValueError("a batch holds rows of one reader kind")
+            self.frames.append(raw)
+        else:
+            if self.frames:
+                raise ValueError("a batch holds rows of one reader kind")
+            for name in self.fields:
+                self.columns.setdefault(name, []).extend(raw.columns[name])
+            self.source_rows.extend(raw.source_rows)
+            self.names.extend(raw.names)
+        self.files.append(file_values)
+        self.counts.append(raw.height)
+
+    def frame(self) -> pl.DataFrame:
+        """Canonical text columns, ``source_row``, ``NAMES`` and the file columns, row by row in order.
+
+        CSV values are stripped and blanks made NULL here, once per batch, as the workbook and
+        JSON Lines readers do per cell."""
+        text = dict.fromkeys([*self.fields, NAMES], pl.Utf8)
+        if self.frames:
+            body = pl.concat(self.frames, how="vertical").with_columns(
+                pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c).str.strip_chars()).alias(c)
+                for c in text
+            )
+        else:
+            body = pl.DataFrame(
+                {
+                    **{n: self.columns.get(n, []) for n in self.fields},
+                    "source_row": self.source_rows,
+                    NAMES: self.names,
+                },
+                schema={**{n: pl.Utf8 for n in self.fields}, "source_row": pl.Int64, NAMES: pl.Utf8},
+            )
+        files = pl.DataFrame(self.files, schema=dict.fromkeys(FILE_COLUMNS, pl.Utf8), orient="row")
+        index = np.repeat(np.arange(len(self.files), dtype=np.int64), self.counts)
+        body = body.select([*self.fields, "source_row", NAMES])
+        return pl.concat([body, files[index]], how="horizontal")
 
 
 def _column_positions(spec: ExtractSpec, header: list[str], where: str) -> list[int]:
@@ -59,6 +119,8 @@ def _column_positions(spec: ExtractSpec, header: list[str], where: str) -> list[
 
 def cell_text(value: Any, identity: bool = False) -> str | None:
     """An Excel cell as contract text: dates as ISO, integral numbers without '.0'."""
+    if type(value) is str:  # most cells: the fast path
+        return value.strip() or None
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
@@ -91,8 +153,8 @@ def open_workbook(path: Path) -> CalamineWorkbook:
         raise FileRejected(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
 
 
-def read_sheet(wb: CalamineWorkbook, spec: ExtractSpec) -> pl.DataFrame | None:
-    """The sheet named ``spec.sheet`` as a raw frame; None if the optional sheet is absent."""
+def read_sheet(wb: CalamineWorkbook, spec: ExtractSpec) -> RawRows | None:
+    """The sheet named ``spec.sheet`` as raw rows; None if the optional sheet is absent."""
     assert spec.sheet is not None
     sheet_names = [n.strip() for n in wb.sheet_names]
     if spec.sheet not in sheet_names:
@@ -114,23 +176,25 @@ def read_sheet(wb: CalamineWorkbook, spec: ExtractSpec) -> pl.DataFrame | None:
     pos = _column_positions(spec, header, f"sheet {spec.sheet}")
     name_pos = [header.index(n) for n in spec.name_sources if n in header]
     identity = [f.kind == "identity" for f in spec.fields]
-    data: list[list[str | None]] = []
+    columns: list[list[str | None]] = [[] for _ in spec.fields]
     numbers: list[int] = []
     names: list[str | None] = []
     for i in range(h + 1, len(rows)):
         row = rows[i]
+        width = len(row)
         cells = [
-            cell_text(row[p], ident) if p < len(row) else None for p, ident in zip(pos, identity, strict=True)
+            cell_text(row[p], ident) if p < width else None for p, ident in zip(pos, identity, strict=True)
         ]
         if all(c is None for c in cells) and all(cell_text(c) is None for c in row):
             continue  # blank row
         lead = cell_text(row[0]) if row else None
         if lead is not None and lead.replace(" ", "") in TOTAL_MARKERS:
             continue  # 合计 row
-        data.append(cells)
+        for column, cell in zip(columns, cells, strict=True):
+            column.append(cell)
         numbers.append(i + 1)  # Excel rows are 1-based
-        names.append(next((cell_text(row[p]) for p in name_pos if p < len(row) and cell_text(row[p])), None))
-    return _frame(spec, data, numbers, names)
+        names.append(next((t for p in name_pos if p < width and (t := cell_text(row[p]))), None))
+    return RawRows({f.name: c for f, c in zip(spec.fields, columns, strict=True)}, numbers, names)
 
 
 # ---------------------------------------------------------------- CSV
@@ -177,20 +241,21 @@ def read_csv(path: Path, spec: ExtractSpec, encoding: str) -> pl.DataFrame:
         raise FileRejected(f"not a readable CSV ({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
     pos = _column_positions(spec, df.columns, "header")
     header = df.columns
-    out = df.select(
-        [pl.col(header[p]).str.strip_chars().alias(f.name) for p, f in zip(pos, spec.fields, strict=True)]
-    )
-    out = out.with_columns(
-        [pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in out.columns]
-    )
     name_cols = [n for n in spec.name_sources if n in header]
-    names = df[name_cols[0]].str.strip_chars() if name_cols else pl.Series([None] * df.height, dtype=pl.Utf8)
-    out = out.with_columns(names.alias(NAMES))
     # polars skips blank lines: number rows by their line in the file
     lines = [i + 1 for i, line in enumerate(text.splitlines()) if line.strip()][1:]
-    if len(lines) != out.height:  # quoted newlines inside a field: fall back to positional numbering
-        lines = list(range(2, out.height + 2))
-    return out.with_columns(pl.Series("source_row", lines, dtype=pl.Int64))
+    if len(lines) != df.height:  # quoted newlines inside a field: fall back to positional numbering
+        lines = list(range(2, df.height + 2))
+    # values as read (RawBatch.frame strips them and makes blanks NULL, once per batch)
+    return pl.DataFrame(
+        [
+            *(df.get_column(header[p]).alias(f.name) for p, f in zip(pos, spec.fields, strict=True)),
+            pl.Series("source_row", lines, dtype=pl.Int64),
+            df.get_column(name_cols[0]).alias(NAMES)
+            if name_cols
+            else pl.Series(NAMES, [None] * df.height, dtype=pl.Utf8),
+        ]
+    )
 
 
 # ---------------------------------------------------------------- JSON Lines
@@ -210,13 +275,13 @@ def _json_text(v: Any) -> str | None:
     return str(v)
 
 
-def read_jsonl(path: Path, spec: ExtractSpec) -> pl.DataFrame:
+def read_jsonl(path: Path, spec: ExtractSpec) -> RawRows:
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FileRejected(f"wrong encoding: not valid UTF-8 at byte {exc.start}") from exc
-    rows: list[list[str | None]] = []
+    columns: list[list[str | None]] = [[] for _ in spec.fields]
     numbers: list[int] = []
     seen = {f.source: 0 for f in spec.fields}
     names: list[str | None] = []
@@ -231,12 +296,13 @@ def read_jsonl(path: Path, spec: ExtractSpec) -> pl.DataFrame:
             raise FileRejected(f"line {n}: not a JSON object")
         for f in spec.fields:
             seen[f.source] += f.source in obj
-        rows.append([_json_text(obj.get(f.source)) for f in spec.fields])
+        for column, f in zip(columns, spec.fields, strict=True):
+            column.append(_json_text(obj.get(f.source)))
         numbers.append(n)
         names.append(next((_json_text(obj.get(k)) for k in spec.name_sources if obj.get(k)), None))
     # a field absent from every record is a renamed or missing column: the file is unreadable;
     # absent from some records only, it is a blank value of those rows
-    absent = [name for name, count in seen.items() if rows and count == 0]
+    absent = [name for name, count in seen.items() if numbers and count == 0]
     if absent:
         raise FileRejected(f"missing field(s) {', '.join(absent)} in every record")
-    return _frame(spec, rows, numbers, names)
+    return RawRows({f.name: c for f, c in zip(spec.fields, columns, strict=True)}, numbers, names)

@@ -11,6 +11,7 @@ import atexit
 import datetime as dt
 import hashlib
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,9 +21,9 @@ import polars as pl
 
 from dagster_project.failpoints import failpoint
 from dagster_project.ingest import readers
-from dagster_project.ingest.readers import NAMES, FileRejected
+from dagster_project.ingest.readers import NAMES, FileRejected, RawBatch, RawRows
 from dagster_project.ingest.validate import BatchContext, validate
-from dagster_project.lake import NAMES_SCHEMA, Lake, file_sha256
+from dagster_project.lake import Lake, file_sha256
 from dagster_project.pii import key_fingerprint, name_fingerprint
 from dagster_project.reference import Reference, load_reference
 from dagster_project.schemas.contract import (
@@ -59,9 +60,8 @@ CODE_FINGERPRINT = _code_fingerprint()
 
 
 FILES_PER_BATCH = 500  # files read and validated together (of any months): bounds memory
-PARALLEL_MIN_FILES = (
-    500  # fewer changed files in a unit: read in its own process (a pool costs seconds to start)
-)
+# fewer changed files in a unit: read in its own process (a pool costs seconds to start, once per run)
+PARALLEL_MIN_FILES = 500
 
 
 @dataclass
@@ -106,6 +106,7 @@ class Ingestor:
     key: bytes
     run_id: str = "manual"
     on_file: Callable[[], None] | None = None  # called once per landing file looked at (progress)
+    on_total: Callable[[int], None] | None = None  # called with how many landing files ingest() looks at
     workers: int = 1  # processes reading and validating changed files (the parent writes the lake)
     parallel_min_files: int = PARALLEL_MIN_FILES  # fewer changed files than this: no process pool
     pooled_chunks: int = 0  # how many chunks went through a process pool (for tests and logs)
@@ -114,84 +115,120 @@ class Ingestor:
     def key_fp(self) -> str:
         return key_fingerprint(self.key)
 
-    def files_for(self, spec: ExtractSpec, month: str) -> list[Path]:
-        folder = self.sources / spec.agency / month
+    def month_files(
+        self, specs: tuple[ExtractSpec, ...], month: str, segment: str | None = None
+    ) -> list[tuple[Path, list[ExtractSpec]]]:
+        """The landing files of an agency's month that feed ``specs`` (of one segment, if given), each
+        with the extracts it feeds (of ``specs``, in their order), sorted. One listing of the folder for
+        every extract, by name: a province's month folder holds every district's files, and each of
+        its units looks at them all."""
+        agency = specs[0].agency
+        folder = self.sources / agency / month
         if not folder.is_dir():
             return []
-        return sorted(
-            p for p in folder.iterdir() if p.is_file() and spec in extract_for_file(spec.agency, p.name)
-        )
+        out = []
+        names = {s.name for s in specs}
+        for entry in os.scandir(folder):
+            if segment is not None and district_of_name(agency, entry.name, self.reference) != segment:
+                continue
+            kinds = {k.name for k in extract_for_file(agency, entry.name)} & names
+            if kinds and entry.is_file():
+                out.append((Path(entry.path), [s for s in specs if s.name in kinds]))
+        return sorted(out, key=lambda item: item[0])
 
     def ingest(
         self,
         specs: tuple[ExtractSpec, ...],
         months: str | Sequence[str],
-        select: Callable[[Path], bool] | None = None,
+        segment: str | None = None,
     ) -> MonthReport:
         """Bring the lake's segments of ``specs`` for ``months`` in line with the landing zone.
 
-        Changed files are read and validated many at a time, across months (``FILES_PER_BATCH``);
-        each (extract, month, segment) they touch is rewritten once, as soon as its month's files
-        are all validated, so memory is bounded by a batch and a month, not by the history.
-        With ``select``, only the landing files it accepts (one work unit's share, see
+        Changed files are read and validated many at a time, across months (``FILES_PER_BATCH``),
+        in chunks of whole (month, segment) groups: each (extract, month, segment) they touch is
+        rewritten once, by the chunk's process, so memory is bounded by a chunk, not by the history.
+        With ``segment``, only the landing files of that segment (one work unit's share, see
         :func:`plan_units`); withdrawn and moved files are then left to :meth:`withdraw` (the plan's).
         """
         months = [months] if isinstance(months, str) else list(months)
         report = MonthReport()
-        if select is None:  # withdrawals and moves first, as the plan step does before the units
+        if segment is None:  # withdrawals and moves first, as the plan step does before the units
             for month in months:
                 self.withdraw(specs, month, report)
-        batch = _SegmentBatch()
         todo: list[tuple[str, Path, str, list[ExtractSpec]]] = []
-        for month in months:
-            paths = sorted({p for spec in specs for p in self.files_for(spec, month)})
-            if select is not None:
-                paths = [p for p in paths if select(p)]
-            segments = {self.segment_of(p) for p in paths}  # the unit's own: never another unit's files
-            ledger = {spec.name: self.lake.ledger_month(spec.name, month, segments) for spec in specs}
-            for path in paths:
+        exists: dict[Path, bool] = {}  # a segment's files, looked at once for all its landing files
+        listings = [(month, self.month_files(specs, month, segment)) for month in months]
+        if self.on_total:
+            self.on_total(sum(len(listing) for _month, listing in listings))
+        # the ledger of the listed files' segments (the unit's own: never another unit's), in one read
+        ledgers = self.lake.ledger_months(
+            [
+                (spec.name, month, {self.segment_of(p) for p, _mine in listing})
+                for month, listing in listings
+                for spec in specs
+            ]
+        )
+        for month, listing in listings:
+            ledger = {spec.name: ledgers[(spec.name, month)] for spec in specs}
+            for path, mine in listing:
                 report.files_seen += 1
                 if self.on_file:
                     self.on_file()
                 rel = path.relative_to(self.sources).as_posix()
-                mine = [s for s in specs if s in extract_for_file(s.agency, path.name)]
                 sha = file_sha256(path)
                 known = [(spec, ledger[spec.name].get(rel)) for spec in mine]
-                if all(self._unchanged(spec, month, seen, sha) for spec, seen in known):
+                if all(self._unchanged(spec, month, seen, sha, exists=exists) for spec, seen in known):
                     report.files_unchanged += 1
                     continue
-                if all(self._unchanged(spec, month, seen, sha, ignore_key=True) for spec, seen in known):
+                if all(
+                    self._unchanged(spec, month, seen, sha, ignore_key=True, exists=exists)
+                    for spec, seen in known
+                ):
                     report.files_rekeyed += 1
                 todo.append((month, path, sha, mine))
-        last_of = {month: i for i, (month, *_rest) in enumerate(todo)}
-        done = 0
-        for chunk, (chunk_report, chunk_batch) in self._ingest_chunks(todo):
+        for chunk_report in self._ingest_chunks(todo):
             report.add(chunk_report)
-            batch.merge(chunk_batch)
-            done += len(chunk)
-            self._commit(batch, {m for m, i in last_of.items() if i < done})
-        self._commit(batch, set(months))
         return report
 
     def _ingest_chunks(self, todo: list):
-        """(chunk, (report, batch)) for the changed files, chunk by chunk, in order.
+        """The reports of the changed files' chunks, in order.
 
-        With several workers and enough files, the chunks are read and validated in a pool of
-        processes (spawned: polars does not survive a fork), ``workers`` at a time; results are
-        taken in chunk order and the parent alone writes, so the lake is the one worker's, bit for bit.
+        A chunk holds whole (month, segment) groups of files, so that it can write its segments
+        itself: with several workers and enough files, the chunks are read, validated and written
+        in a pool of processes (spawned: polars does not survive a fork), ``workers`` at a time.
+        Chunks touch disjoint segments, each rewritten whole and sorted, so the lake is the one
+        worker's, bit for bit.
         """
         workers = max(1, self.workers)
         if workers == 1 or len(todo) < self.parallel_min_files:
-            for chunk in _chunks(todo, FILES_PER_BATCH):
-                yield chunk, self._ingest_files(chunk)
+            for chunk in self._segment_chunks(todo, FILES_PER_BATCH):
+                yield self._ingest_chunk(chunk)
             return
         import math
 
         size = max(1, min(FILES_PER_BATCH, math.ceil(len(todo) / (workers * 2))))
-        chunks = list(_chunks(todo, size))
+        chunks = self._segment_chunks(todo, size)
         self.pooled_chunks += len(chunks)
-        pool = _pool(workers, self.sources, self.reference, self.key, self.run_id)
-        yield from zip(chunks, pool.map(_worker_ingest, chunks), strict=True)
+        pool = _pool(workers, self.sources, self.lake, self.reference, self.key, self.run_id)
+        yield from pool.map(_worker_ingest, chunks)
+
+    def _segment_chunks(self, todo: list, size: int) -> list[list]:
+        """``todo`` in chunks of about ``size`` files, never splitting a (month, segment) group."""
+        groups: dict[tuple[str, str], list] = {}
+        for item in todo:
+            groups.setdefault((item[0], self.segment_of(item[1])), []).append(item)
+        chunks: list[list] = [[]]
+        for group in groups.values():
+            if chunks[-1] and len(chunks[-1]) + len(group) > size:
+                chunks.append([])
+            chunks[-1].extend(group)
+        return [c for c in chunks if c]
+
+    def _ingest_chunk(self, files: list) -> MonthReport:
+        """Read, validate and write a chunk of whole (month, segment) groups of changed files."""
+        report, batch = self._ingest_files(files)
+        self._commit(batch, {month for month, *_rest in files})
+        return report
 
     def segment_of(self, path: Path) -> str:
         """The lake segment a landing file's rows go to: its work unit's district (see lake.py)."""
@@ -204,8 +241,7 @@ class Ingestor:
         own segments' ledger."""
         present = {
             p.relative_to(self.sources).as_posix(): self.segment_of(p)
-            for spec in specs
-            for p in self.files_for(spec, month)
+            for p, _mine in self.month_files(specs, month)
         }
         batch = _SegmentBatch()
         gone = 0  # (file, extract) pairs, as the ledger counts them
@@ -252,37 +288,29 @@ class Ingestor:
         """Read, validate and pseudonymise a chunk of changed files: what their segments receive."""
         report, batch = MonthReport(), _SegmentBatch()
         ctx = BatchContext(self.reference.townships, self.reference.villages)
-        raws: dict[str, list[pl.DataFrame]] = defaultdict(list)
+        raws: dict[str, RawBatch] = {}
         outcome: dict[tuple[str, str], str | int | None] = {}  # (file, extract) -> reason | rows read | None
         segment_map = {
             path.relative_to(self.sources).as_posix(): self.segment_of(path) for _m, path, *_x in files
         }
         for month, path, _sha, specs in files:
             rel = path.relative_to(self.sources).as_posix()
-            segment = segment_map[rel]
             report.files_ingested += 1
-            for spec, got in self._read(path, rel, month, specs).items():
-                if isinstance(got, pl.DataFrame):
-                    # personal names go no further than this: only their keyed fingerprints are kept
-                    fingerprints = sorted(
-                        {name_fingerprint(n, self.key) for n in got[NAMES].drop_nulls().unique()}
-                    )
-                    if fingerprints:
-                        batch.part(spec, month, segment).names.append(
-                            pl.DataFrame(
-                                {"source_file": [rel] * len(fingerprints), "fingerprint": fingerprints},
-                                schema=NAMES_SCHEMA,
-                            )
-                        )
-                    got = got.drop(NAMES)
-                    raws[spec].append(got)
-                    outcome[(rel, spec)] = got.height
-                else:
+            got_all, township, hospital = self._read(path, specs)
+            for spec, got in got_all.items():
+                if got is None or isinstance(got, str):
                     outcome[(rel, spec)] = got
+                    continue
+                fields = [f.name for f in EXTRACTS_BY_NAME[spec].fields]
+                raws.setdefault(spec, RawBatch(fields)).add(got, (rel, month, township, hospital))
+                outcome[(rel, spec)] = got.height
         counts_of: dict[tuple[str, str], tuple[int, int]] = {}  # (file, extract) -> (loaded, quarantined)
-        for spec_name, frames in raws.items():
+        for spec_name, raw_batch in raws.items():
             spec = EXTRACTS_BY_NAME[spec_name]
-            split = validate(spec, pl.concat(frames, how="vertical"), ctx, self.key)
+            raw = raw_batch.frame()
+            # personal names go no further than this: only their keyed fingerprints are kept
+            self._add_by_segment(batch, spec, self._name_fingerprints(raw), segment_map, "names")
+            split = validate(spec, raw.drop(NAMES), ctx, self.key)
             loaded_n = dict(split.loaded.group_by("source_file").len().iter_rows())
             quarantined_n = dict(split.quarantined.group_by("source_file").len().iter_rows())
             for _month, path, _sha, specs in files:
@@ -338,6 +366,20 @@ class Ingestor:
                     log.warning("%s: %d row(s) of %s quarantined", rel, quarantined, spec.name)
         return report, batch
 
+    def _name_fingerprints(self, raw: pl.DataFrame) -> pl.DataFrame:
+        """(source_file, reporting_month, fingerprint): each file's distinct names, keyed, in a fixed order."""
+        pairs = raw.select("source_file", "file_month", NAMES).drop_nulls(NAMES).unique()
+        keyed = {n: name_fingerprint(n, self.key) for n in pairs[NAMES].unique().to_list()}
+        return (
+            pairs.select(
+                "source_file",
+                pl.col("file_month").alias("reporting_month"),
+                pl.col(NAMES).replace_strict(keyed, return_dtype=pl.Utf8).alias("fingerprint"),
+            )
+            .unique()
+            .sort("source_file", "fingerprint")
+        )
+
     @staticmethod
     def _add_by_segment(
         batch: _SegmentBatch, spec: ExtractSpec, frame: pl.DataFrame, segment_map: dict[str, str], area: str
@@ -358,6 +400,7 @@ class Ingestor:
         seen: tuple[str, dict] | None,
         sha: str,
         ignore_key: bool = False,
+        exists: dict[Path, bool] | None = None,
     ) -> bool:
         if seen is None:
             return False
@@ -371,16 +414,22 @@ class Ingestor:
         if not same:
             return False
         # the segments the ledger promises must be there (a killed run or a hand may have lost them)
-        if e["rows_loaded"] and not self.lake.data_path(spec.name, month, segment).exists():
+        exists = {} if exists is None else exists
+
+        def there(path: Path) -> bool:
+            if path not in exists:
+                exists[path] = path.exists()
+            return exists[path]
+
+        if e["rows_loaded"] and not there(self.lake.data_path(spec.name, month, segment)):
             return False
-        return not (
-            e["rows_quarantined"] and not self.lake.quarantine_path(spec.name, month, segment).exists()
-        )
+        return not (e["rows_quarantined"] and not there(self.lake.quarantine_path(spec.name, month, segment)))
 
     def _read(
-        self, path: Path, rel: str, month: str, specs: list[ExtractSpec]
-    ) -> dict[str, pl.DataFrame | str | None]:
-        """Per extract: the raw frame with its file columns, a rejection reason, or None (optional sheet absent)."""
+        self, path: Path, specs: list[ExtractSpec]
+    ) -> tuple[dict[str, RawRows | pl.DataFrame | str | None], str | None, str | None]:
+        """Per extract: the raw rows, a rejection reason, or None (optional sheet absent); and the
+        township or hospital the file is named for."""
         agency = specs[0].agency
         township = hospital = None
         try:
@@ -404,18 +453,8 @@ class Ingestor:
             else:
                 raws = {spec.name: readers.read_jsonl(path, spec) for spec in specs}
         except FileRejected as exc:
-            return {spec.name: str(exc) for spec in specs}
-        return {
-            name: None
-            if raw is None
-            else raw.with_columns(
-                pl.lit(rel, pl.Utf8).alias("source_file"),
-                pl.lit(month, pl.Utf8).alias("file_month"),
-                pl.lit(township, pl.Utf8).alias("file_township"),
-                pl.lit(hospital, pl.Utf8).alias("file_hospital"),
-            )
-            for name, raw in raws.items()
-        }
+            return {spec.name: str(exc) for spec in specs}, township, hospital
+        return raws, township, hospital
 
 
 @dataclass
@@ -442,28 +481,19 @@ class _SegmentBatch:
     def drop(self, extract: str, month: str, segment: str, rel: str) -> None:
         self.part(extract, month, segment).drop.add(rel)
 
-    def merge(self, other: _SegmentBatch) -> None:
-        for key, theirs in other.parts.items():
-            mine = self.parts.setdefault(key, _SegmentPart())
-            mine.drop |= theirs.drop
-            mine.entries += theirs.entries
-            mine.loaded += theirs.loaded
-            mine.quarantined += theirs.quarantined
-            mine.names += theirs.names
-
 
 _WORKER: Ingestor | None = None
 _POOL: tuple[tuple, object] | None = None  # (what its workers were started with, the pool)
 
 
-def _pool(workers: int, sources: Path, reference: Reference, key: bytes, run_id: str):
+def _pool(workers: int, sources: Path, lake: Lake, reference: Reference, key: bytes, run_id: str):
     """The process pool of this process, started once per run and kept for all its units (a spawned
     worker costs seconds to import polars and pandera); another run, key or reference starts a new one."""
     global _POOL
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    ident = (workers, str(sources), reference.fingerprint, key, run_id)
+    ident = (workers, str(sources), str(lake.root), reference.fingerprint, key, run_id)
     if _POOL is not None and _POOL[0] == ident:
         return _POOL[1]
     shutdown_pool()
@@ -471,7 +501,9 @@ def _pool(workers: int, sources: Path, reference: Reference, key: bytes, run_id:
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),  # polars does not survive a fork
         initializer=_worker_init,
-        initargs=(sources, reference, key, run_id),
+        # small arguments, so that starting a worker never waits for the one before (a worker
+        # loads the reference itself and refuses another than the parent's)
+        initargs=(sources, lake.root, reference.fingerprint, key, run_id),
     )
     _POOL = (ident, pool)
     return pool
@@ -488,23 +520,21 @@ def shutdown_pool() -> None:
 atexit.register(shutdown_pool)
 
 
-def _worker_init(sources: Path, reference: Reference, key: bytes, run_id: str) -> None:
+def _worker_init(sources: Path, warehouse: Path, reference_fingerprint: str, key: bytes, run_id: str) -> None:
     global _WORKER
-    _WORKER = Ingestor(sources, Lake(sources / "unused"), reference, key, run_id)
+    reference = load_reference(sources)
+    if reference.fingerprint != reference_fingerprint:
+        raise RuntimeError(f"{sources}/reference changed while the run was ingesting: run again")
+    _WORKER = Ingestor(sources, Lake(warehouse), reference, key, run_id)
 
 
-def _worker_ingest(chunk: list) -> tuple[MonthReport, _SegmentBatch]:
+def _worker_ingest(chunk: list) -> MonthReport:
     assert _WORKER is not None
-    return _WORKER._ingest_files(chunk)
+    return _WORKER._ingest_chunk(chunk)
 
 
 def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
     return pl.concat(frames, how="vertical") if frames else None
-
-
-def _chunks(items: list, size: int):
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 # -------------------------------------------------------------------- work units
@@ -532,11 +562,16 @@ class Unit:
 
 def district_of(agency: str, path: Path, reference: Reference) -> str:
     """The district a landing file belongs to (``all`` for the court's and finance's district-wide files)."""
+    return district_of_name(agency, path.name, reference)
+
+
+def district_of_name(agency: str, name: str, reference: Reference) -> str:
+    """:func:`district_of` by the file's name alone."""
     if agency == "township":
-        m = TOWNSHIP_FILE_RE.match(path.name)
+        m = TOWNSHIP_FILE_RE.match(name)
         return m["code"][:6] if m else "unassigned"
     if agency == "hospital":
-        m = HOSPITAL_FILE_RE.match(path.name)
+        m = HOSPITAL_FILE_RE.match(name)
         township = reference.hospital_townships.get(m["code"]) if m else None
         return township[:6] if township else "unassigned"
     return "all"
@@ -564,12 +599,7 @@ def ingest_unit(ingestor: Ingestor, unit: Unit) -> MonthReport:
     """Ingest one unit's files (hash-compared with the ledger: unchanged files are not read again)."""
     report = MonthReport()
     specs = specs_of(unit.agency)
-    reference = ingestor.reference
-
-    def mine(path: Path) -> bool:
-        return district_of(unit.agency, path, reference) == unit.district
-
-    report.add(ingestor.ingest(specs, unit.months, select=mine))
+    report.add(ingestor.ingest(specs, unit.months, segment=unit.district))
     return report
 
 
