@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import settings
 from dagster_project.failpoints import failpoint
 from dagster_project.lake import Lake, fsync_dir
 from dagster_project.pii import name_fingerprint
@@ -110,7 +111,7 @@ def publish(
         stale.unlink(missing_ok=True)
     tmp = warehouse / f".serving-{run_id}.duckdb.tmp"
     team_tmp = warehouse / f".audit-{run_id}.duckdb.tmp"
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit()})
     try:
         con.execute(f"attach '{tmp}' as serving (storage_version '{STORAGE_VERSION}')")
         con.execute(f"attach '{team_tmp}' as team (storage_version '{STORAGE_VERSION}')")

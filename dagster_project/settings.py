@@ -74,3 +74,13 @@ def workers() -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ValueError(f"PFPW_WORKERS={raw!r}: a whole number of processes, at least 1")
     return int(raw)
+
+
+DUCKDB_MEMORY_LIMIT_VAR = "PFPW_DUCKDB_MEMORY_LIMIT"
+DUCKDB_MEMORY_LIMIT = "3GB"  # the default: a province's ten years build within it (DuckDB spills beyond)
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory limit for dbt's builds and the pipeline's own queries (PFPW_DUCKDB_MEMORY_LIMIT,
+    default 3GB; DuckDB's own default is 80% of the machine). dbt reads the same variable (profiles.yml)."""
+    return os.environ.get(DUCKDB_MEMORY_LIMIT_VAR, "").strip() or DUCKDB_MEMORY_LIMIT

@@ -439,3 +439,29 @@ def render_svg(spec: dict, prefix: str) -> str:
         svg = svg.replace(f'id="{old}"', f'id="{new}"').replace(f"url(#{old})", f"url(#{new})")
         svg = svg.replace(f'href="#{old}"', f'href="#{new}"')
     return svg
+
+
+PARALLEL_MIN_CHARTS = 12  # fewer: rendered in this process (a worker costs about a second to start)
+
+
+def _render(item: tuple[dict, str]) -> str:
+    return render_svg(*item)
+
+
+def render_many(items: list[tuple[dict, str]], workers: int | None = None) -> list[str]:
+    """``render_svg`` of each (spec, prefix), in order. vl-convert renders one chart at a time per
+    process, so a page of many districts is rendered by ``PFPW_WORKERS`` spawned processes."""
+    from dagster_project.settings import workers as default_workers
+
+    workers = min(workers or default_workers(), len(items))
+    if workers < 2 or len(items) < PARALLEL_MIN_CHARTS:
+        return [_render(item) for item in items]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return list(pool.map(_render, items, chunksize=max(1, len(items) // (workers * 4))))
+    except BrokenProcessPool:  # a process that cannot spawn (e.g. a main module read from stdin)
+        return [_render(item) for item in items]

@@ -67,6 +67,7 @@ class Page:
     def __init__(self, served: Served, year: int):
         self.served, self.year, self.prev = served, year, year - 1
         self.figures = 0
+        self.pending: list[tuple[str, dict, str]] = []  # (placeholder, Vega-Lite spec, id prefix)
 
     # --- helpers -----------------------------------------------------------------------------------
 
@@ -79,7 +80,9 @@ class Page:
 
     def figure(self, chart: charts.Chart) -> str:
         self.figures += 1
-        svg = charts.render_svg(chart.spec, f"fig{self.figures}")
+        # rendered all at once at the end of the page (render_many), in parallel on a large page
+        svg = f"\x00figure-{self.figures}\x00"
+        self.pending.append((svg, chart.spec, f"fig{self.figures}"))
         return (
             f'<figure class="chart" id="fig-{self.figures}" data-chart="{esc(chart.slug)}">{svg}'
             f"<figcaption>图 {self.figures}：{esc(chart.title)}</figcaption></figure>"
@@ -574,6 +577,9 @@ class Page:
         )
         toc = "".join(f'<li><a href="#d-{esc(d)}">区划代码 {esc(d)}</a></li>' for d in districts)
         generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        svgs = charts.render_many([(spec, prefix) for _token, spec, prefix in self.pending])
+        for (token, _spec, _prefix), svg in zip(self.pending, svgs, strict=True):
+            body = body.replace(token, svg, 1)
         return (
             '<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
