@@ -176,6 +176,21 @@ def main() -> None:
             f"\n{size}: ingestion {mine['ingestion'] / mine['floor']:.1f}× the floor (target ≤ 2×); the increment "
             f"above a nothing-new night is {100 * share:.0f}% of the cold run's (target ≤ 10%)."
         )
+    steps = {
+        size: {r[2].split(" (")[0]: r[3] for r in rows if r[0] == size}
+        for size in dict.fromkeys(r[0] for r in rows)
+    }
+    for size, mine in steps.items():
+        text.append(
+            f"\n{size}: pfpw run cold is {mine['pfpw run cold'] / mine['floor']:.1f}× the floor (target at 40x10: ≤ 3×)."
+        )
+        if size != "sample" and "sample" in steps:
+            grew = mine["pfpw run cold"] - steps["sample"]["pfpw run cold"]
+            floor_grew = mine["floor"] - steps["sample"]["floor"]
+            text.append(
+                f"{size}: the cold run grew {grew:.1f} s above the sample's, {grew / max(floor_grew, 1e-9):.1f}× "
+                f"the floor's growth of {floor_grew:.1f} s (target ≤ 3×)."
+            )
     print("\n".join(text))
     if not args.no_record:
         with (ROOT / "benchmarks" / "results.md").open("a", encoding="utf-8") as f:
