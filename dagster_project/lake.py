@@ -221,16 +221,19 @@ class Lake:
         return {row["source_file"]: (path.stem, row) for path, row in _ledger_rows(paths)}
 
     def ledger_months(
-        self, wanted: list[tuple[str, str, set[str]]]
+        self, wanted: list[tuple[str, str, set[str] | None]]
     ) -> dict[tuple[str, str], dict[str, tuple[str, dict]]]:
-        """:meth:`ledger_month` of many (extract, month, segments), in one read of all their files."""
+        """:meth:`ledger_month` of many (extract, month, segments: None for all), in one read of all their files."""
         out: dict[tuple[str, str], dict[str, tuple[str, dict]]] = {(e, m): {} for e, m, _s in wanted}
-        paths = [
-            p
-            for extract, month, segments in wanted
-            for p in (self.ledger_path(extract, month, s) for s in sorted(segments))
-            if p.exists()
-        ]
+        paths = []
+        for extract, month, segments in wanted:
+            if segments is None:
+                folder = self.root / "ledger" / extract / f"month={month}"
+                paths += sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+            else:
+                paths += [
+                    p for p in (self.ledger_path(extract, month, s) for s in sorted(segments)) if p.exists()
+                ]
         for path, row in _ledger_rows(paths):
             extract, month = path.parent.parent.name, path.parent.name.removeprefix("month=")
             out[(extract, month)][row["source_file"]] = (path.stem, row)
@@ -355,10 +358,6 @@ class Lake:
         if not folder.is_dir():
             return set()
         return {p.name.removeprefix("month=") for p in folder.glob("month=*") if any(p.glob("*.parquet"))}
-
-    def ledger_segments(self, extract: str, month: str) -> dict[str, str]:
-        """Source file -> segment, for every file of an extract's month in the ledger."""
-        return {f: seg for f, (seg, _row) in self.ledger_month(extract, month).items()}
 
 
 NAMES_SCHEMA = {"source_file": pl.Utf8, "fingerprint": pl.Utf8}

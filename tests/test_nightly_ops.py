@@ -245,6 +245,20 @@ def test_a_corrected_file_rebuilds_only_what_depends_on_it(small_run):
         now[("marts/population_indicators", "gx_expectations")]
         == cold_ids[("marts/population_indicators", "gx_expectations")]
     )
+    # the ledger balances read the months the night rewrote (one), where the cold run read them all
+    import dagster as dg
+
+    check = dg.AssetCheckKey(dg.AssetKey(["lake", "finance_fee_payments"]), "ledger_balances")
+    with dg.DagsterInstance.from_config(small_run["env"]["DAGSTER_HOME"]) as instance:
+        history = instance.event_log_storage.get_asset_check_execution_history(check, limit=10)
+    evaluated = {
+        r.run_id: r.event.dagster_event.event_specific_data
+        for r in history
+        if r.event and r.event.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    cold_id = re.search(r"pfpw run ([0-9a-f-]{36}): SUCCESS", cold.stdout).group(1)
+    assert evaluated[corrected_id].passed and evaluated[corrected_id].metadata["months_checked"].value == 1
+    assert evaluated[cold_id].metadata["months_checked"].value == "all"
 
 
 @pytest.mark.xdist_group("small_run")

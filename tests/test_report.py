@@ -305,3 +305,35 @@ def test_chromium_renders_every_chart_offline(report, tmp_path):
     assert marks(figures["planned-birth-rate"]) >= townships + 1  # the bars and the district line
     assert marks(figures["fee-rates"]) >= 3 * townships  # three rates, both years
     print(f"screenshots: {ARTIFACTS / 'report_top.png'}, {ARTIFACTS / 'report_full.png'}")
+
+
+def test_charts_unchanged_since_the_last_page_are_not_rendered_again(report, tmp_path, monkeypatch):
+    """The page's charts are kept in report/.charts by digest: a second page of the same served file
+    renders none, a year whose figures differ renders its own, and the folder keeps only the page's."""
+    from dagster_project.report import charts
+
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    shutil.copy(report["warehouse"] / "serving.duckdb", warehouse / "serving.duckdb")
+    rendered = []
+    real = charts._render_all
+    monkeypatch.setattr(
+        charts, "_render_all", lambda items, workers=None: rendered.append(len(items)) or real(items)
+    )
+
+    first = build_report(warehouse, pdf=False).html.read_text(encoding="utf-8")
+    cache = warehouse / "report" / ".charts"
+    figures = first.count('<figure class="chart"')
+    assert figures >= 5 and rendered == [len(list(cache.glob("*.svg")))] and rendered[0] >= figures - 1
+    again = build_report(warehouse, pdf=False).html.read_text(encoding="utf-8")
+    assert rendered[1] == 0  # nothing rendered: every chart came from the cache
+    def strip(html: str) -> str:  # the time of writing; vl-convert numbers clip paths per process
+        html = re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", "", html)
+        return re.sub(r"(fig\d+-[a-z_]+?)\d+\b", r"\1", html)
+
+    assert strip(again) == strip(first)
+    assert strip(again) == strip(report["html"])  # the page `pfpw report` wrote without the cache's help
+
+    build_report(warehouse, year=YEAR - 1, pdf=False)
+    assert rendered[2] > 0
+    assert len(list(cache.glob("*.svg"))) <= figures  # only the charts of the last page are kept

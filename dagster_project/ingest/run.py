@@ -153,8 +153,7 @@ class Ingestor:
         months = [months] if isinstance(months, str) else list(months)
         report = MonthReport()
         if segment is None:  # withdrawals and moves first, as the plan step does before the units
-            for month in months:
-                self.withdraw(specs, month, report)
+            self.withdraw(specs, months, report)
         todo: list[tuple[str, Path, str, list[ExtractSpec]]] = []
         exists: dict[Path, bool] = {}  # a segment's files, looked at once for all its landing files
         listings = [(month, self.month_files(specs, month, segment)) for month in months]
@@ -234,30 +233,35 @@ class Ingestor:
         """The lake segment a landing file's rows go to: its work unit's district (see lake.py)."""
         return district_of(path.relative_to(self.sources).parts[0], path, self.reference)
 
-    def withdraw(self, specs: tuple[ExtractSpec, ...], month: str, report: MonthReport) -> None:
-        """The files of ``month`` no longer in the landing zone leave the lake; so do the rows of files
+    def withdraw(
+        self, specs: tuple[ExtractSpec, ...], months: str | Sequence[str], report: MonthReport
+    ) -> None:
+        """The files of ``months`` no longer in the landing zone leave the lake; so do the rows of files
         now belonging to another segment (a hospital whose township moved to another district): the
         unit of their new segment ingests them again. Run before the units, which read only their
-        own segments' ledger."""
-        present = {
-            p.relative_to(self.sources).as_posix(): self.segment_of(p)
-            for p, _mine in self.month_files(specs, month)
-        }
-        batch = _SegmentBatch()
-        gone = 0  # (file, extract) pairs, as the ledger counts them
-        for spec in specs:
-            for rel, segment in sorted(self.lake.ledger_segments(spec.name, month).items()):
-                if rel not in present:
-                    log.warning("%s: source file withdrawn; its rows leave the lake (%s)", rel, spec.name)
-                    batch.drop(spec.name, month, segment, rel)
-                    gone += 1
-                elif present[rel] != segment:
-                    log.warning(
-                        "%s: now in segment %s, no longer %s (%s)", rel, present[rel], segment, spec.name
-                    )
-                    batch.drop(spec.name, month, segment, rel)
-        self._commit(batch, {month})
-        report.files_removed += gone
+        own segments' ledger. The ledger of all the months is read at once."""
+        months = [months] if isinstance(months, str) else list(months)
+        ledgers = self.lake.ledger_months([(spec.name, month, None) for month in months for spec in specs])
+        for month in months:
+            present = {
+                p.relative_to(self.sources).as_posix(): self.segment_of(p)
+                for p, _mine in self.month_files(specs, month)
+            }
+            batch = _SegmentBatch()
+            gone = 0  # (file, extract) pairs, as the ledger counts them
+            for spec in specs:
+                for rel, (segment, _row) in sorted(ledgers[(spec.name, month)].items()):
+                    if rel not in present:
+                        log.warning("%s: source file withdrawn; its rows leave the lake (%s)", rel, spec.name)
+                        batch.drop(spec.name, month, segment, rel)
+                        gone += 1
+                    elif present[rel] != segment:
+                        log.warning(
+                            "%s: now in segment %s, no longer %s (%s)", rel, present[rel], segment, spec.name
+                        )
+                        batch.drop(spec.name, month, segment, rel)
+            self._commit(batch, {month})
+            report.files_removed += gone
 
     def _commit(self, batch: _SegmentBatch, months: set[str]) -> None:
         """Rewrite every segment of ``months`` the batch touches (data, quarantine, names, then the ledger).

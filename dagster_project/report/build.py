@@ -72,7 +72,7 @@ def build_report(warehouse: Path, year: int | None = None, pdf: bool = True) -> 
     page = out / "index.html"
     tmp = out / f".index.html.{os.getpid()}.tmp"
     try:
-        tmp.write_text(render_page(served, year), encoding="utf-8")
+        tmp.write_text(render_page(served, year, chart_cache=out / ".charts"), encoding="utf-8")
         _replace(tmp, page)
     finally:
         tmp.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 VL_VERSION = "5.21"  # the Vega-Lite release the specs are written for (vl-convert bundles several)
 FONT = (
@@ -448,9 +449,46 @@ def _render(item: tuple[dict, str]) -> str:
     return render_svg(*item)
 
 
-def render_many(items: list[tuple[dict, str]], workers: int | None = None) -> list[str]:
+def render_many(
+    items: list[tuple[dict, str]], workers: int | None = None, cache: Path | None = None
+) -> list[str]:
     """``render_svg`` of each (spec, prefix), in order. vl-convert renders one chart at a time per
-    process, so a page of many districts is rendered by ``PFPW_WORKERS`` spawned processes."""
+    process, so a page of many districts is rendered by ``PFPW_WORKERS`` spawned processes.
+
+    ``cache``: a folder of SVGs named by the digest of their spec and prefix (and of vl-convert's
+    version): a chart whose data did not change since the last page is not rendered again. The
+    folder keeps only the charts of this page."""
+    if cache is None:
+        return _render_all(items, workers)
+    import hashlib
+    import json
+    import os
+
+    import vl_convert
+
+    version = getattr(vl_convert, "__version__", "")
+    names = [
+        hashlib.sha256(
+            json.dumps([spec, prefix, version], sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()
+        + ".svg"
+        for spec, prefix in items
+    ]
+    cache.mkdir(parents=True, exist_ok=True)
+    missing = {n: item for n, item in zip(names, items, strict=True) if not (cache / n).is_file()}
+    for name, svg in zip(missing, _render_all(list(missing.values()), workers), strict=True):
+        tmp = cache / f".{name}.{os.getpid()}.tmp"
+        tmp.write_text(svg, encoding="utf-8")
+        os.replace(tmp, cache / name)
+    out = [(cache / n).read_text(encoding="utf-8") for n in names]
+    keep = set(names)
+    for old in cache.iterdir():
+        if old.name not in keep:
+            old.unlink(missing_ok=True)
+    return out
+
+
+def _render_all(items: list[tuple[dict, str]], workers: int | None = None) -> list[str]:
     from dagster_project.settings import workers as default_workers
 
     workers = min(workers or default_workers(), len(items))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from pathlib import Path
 
 from dagster_project.report import charts
 from dagster_project.report.data import Served
@@ -64,8 +65,9 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; border-top: 1px
 
 
 class Page:
-    def __init__(self, served: Served, year: int):
+    def __init__(self, served: Served, year: int, chart_cache: Path | None = None):
         self.served, self.year, self.prev = served, year, year - 1
+        self.chart_cache = chart_cache  # rendered charts kept between pages (charts.render_many)
         self.figures = 0
         self.pending: list[tuple[str, dict, str]] = []  # (placeholder, Vega-Lite spec, id prefix)
 
@@ -577,7 +579,9 @@ class Page:
         )
         toc = "".join(f'<li><a href="#d-{esc(d)}">区划代码 {esc(d)}</a></li>' for d in districts)
         generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        svgs = charts.render_many([(spec, prefix) for _token, spec, prefix in self.pending])
+        svgs = charts.render_many(
+            [(spec, prefix) for _token, spec, prefix in self.pending], cache=self.chart_cache
+        )
         for (token, _spec, _prefix), svg in zip(self.pending, svgs, strict=True):
             body = body.replace(token, svg, 1)
         return (
@@ -616,5 +620,5 @@ def _more(n: int) -> str:
     return f"<p class='src'>仅列出前 {LIST_LIMIT} 行，共 {num(n)} 行。</p>" if n > LIST_LIMIT else ""
 
 
-def render_page(served: Served, year: int) -> str:
-    return Page(served, year).render()
+def render_page(served: Served, year: int, chart_cache: Path | None = None) -> str:
+    return Page(served, year, chart_cache).render()
