@@ -327,6 +327,7 @@ def test_charts_unchanged_since_the_last_page_are_not_rendered_again(report, tmp
     assert figures >= 5 and rendered == [len(list(cache.glob("*.svg")))] and rendered[0] >= figures - 1
     again = build_report(warehouse, pdf=False).html.read_text(encoding="utf-8")
     assert rendered[1] == 0  # nothing rendered: every chart came from the cache
+
     def strip(html: str) -> str:  # the time of writing; vl-convert numbers clip paths per process
         html = re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", "", html)
         return re.sub(r"(fig\d+-[a-z_]+?)\d+\b", r"\1", html)
