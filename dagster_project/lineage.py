@@ -14,7 +14,9 @@ The result is used twice:
   the report walks from every indicator down to the delivered files.
 
 Lineage depends only on the compiled SQL and the parents' columns: it is cached per model in the
-dbt target folder under a digest of both, so a night whose code did not change parses nothing.
+dbt target folder under a digest of both, so a night whose code did not change parses nothing; and in
+a cache shared by every warehouse built with this project (``shared``), so a new warehouse parses only
+the models whose SQL names its own paths (the lake sources).
 """
 
 from __future__ import annotations
@@ -273,17 +275,38 @@ def _digest(sql: str, node: Node, parents: list[Node]) -> str:
     return h.hexdigest()
 
 
+def _read_cache(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_cache(path: Path, entries: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(entries, ensure_ascii=False, sort_keys=True))
+    os.replace(tmp, path)
+
+
 def project_lineage(
-    manifest: Mapping[str, Any], target_path: Path, database: Path, catalog: Mapping[str, Any] | None = None
+    manifest: Mapping[str, Any],
+    target_path: Path,
+    database: Path,
+    catalog: Mapping[str, Any] | None = None,
+    shared: Path | None = None,
 ) -> tuple[dict[str, Node], dict[str, dict[str, list[tuple[str, str]]]]]:
     """Every model's column lineage, from the compiled SQL in ``target_path`` and the columns of
-    ``database`` (or of ``catalog``: dbt's catalog.json, for a build on Spark)."""
+    ``database`` (or of ``catalog``: dbt's catalog.json, for a build on Spark).
+
+    ``shared``: a cache file beside the project, read after the warehouse's own and merged into
+    (by digest: a concurrent writer's entries may be lost, never wrong)."""
     dialect = manifest.get("metadata", {}).get("adapter_type") or DIALECT
     cache_path = target_path / CACHE_NAME
-    try:
-        cache = json.loads(cache_path.read_text())
-    except (OSError, ValueError):
-        cache = {}
+    cache = _read_cache(cache_path)
+    shared_cache = _read_cache(shared)
     if catalog is not None:
         nodes = load_nodes(manifest, None, catalog)
     else:
@@ -303,8 +326,8 @@ def project_lineage(
             continue  # not compiled or not built by this warehouse's dbt yet
         parents = [nodes[p] for p in props["depends_on"]["nodes"] if p in nodes]
         digest = _digest(dialect + sql, node, parents)
-        hit = cache.get(uid)
-        if hit and hit.get("digest") == digest:
+        hit = next((c[uid] for c in (cache, shared_cache) if c.get(uid, {}).get("digest") == digest), None)
+        if hit:
             deps = {c: [tuple(d) for d in ds] for c, ds in hit["lineage"].items()}
         else:
             try:
@@ -314,9 +337,16 @@ def project_lineage(
                 continue
         lineage_by_model[uid] = deps
         fresh_cache[uid] = {"digest": digest, "lineage": deps}
-    tmp = cache_path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(fresh_cache, ensure_ascii=False, sort_keys=True))
-    os.replace(tmp, cache_path)
+    _write_cache(cache_path, fresh_cache)
+    if shared is not None and any(
+        shared_cache.get(u, {}).get("digest") != e["digest"] for u, e in fresh_cache.items()
+    ):
+        try:
+            _write_cache(shared, {**_read_cache(shared), **fresh_cache})
+        except (
+            OSError
+        ) as error:  # a read-only project folder: the warehouse's own cache still serves its nights
+            log.warning("shared column lineage cache not written: %s", error)
     return nodes, lineage_by_model
 
 

@@ -308,6 +308,9 @@ def run_sequence(
                 )
                 break
             cache_key = (landing_digest(world.zone), world.key, world.as_of)
+            if night == 0 and executor == "in_process":
+                # the first night is itself a fresh in-process build: an empty warehouse and a new instance
+                fresh_cache[cache_key] = snapshot(warehouse)
             if cache_key not in fresh_cache:
                 fresh = root / f"seq{seed}" / f"fresh{night}"
                 result = run(world.zone, fresh, dg.DagsterInstance.ephemeral(), world.key, world.as_of)

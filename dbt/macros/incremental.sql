@@ -1,13 +1,19 @@
 {#-
     Incremental models rebuilt month by month. The orchestrator passes, on an incremental night,
-    the months each lake extract rewrote (var pfpw_changed_months: {extract: [YYYY-MM, ...]}); every
-    other night it builds with --full-refresh. Without the var (a manual `dbt build`), an incremental
-    run replaces every month: the result is always that of a full build.
+    the months each lake extract rewrote ({extract: [YYYY-MM, ...]}) in the environment variable
+    PFPW_CHANGED_MONTHS, not as a dbt var: a var that changes every night makes dbt parse the whole
+    project again, an environment variable only the models that read it. Every other night it builds
+    with --full-refresh. By hand, `--vars '{pfpw_changed_months: {...}}'` does the same (the var wins).
+    Without either, an incremental run replaces every month: the result is always that of a full build.
 -#}
 
 {% macro changed_months(extract) -%}
     {%- set changes = var('pfpw_changed_months', none) -%}
-    {%- if changes is none -%}{{ return(none) }}{%- endif -%}
+    {%- if changes is none -%}
+        {%- set passed = env_var('PFPW_CHANGED_MONTHS', '') | trim -%}
+        {%- if passed == '' -%}{{ return(none) }}{%- endif -%}
+        {%- set changes = fromjson(passed) -%}
+    {%- endif -%}
     {{ return(changes.get(extract, [])) }}
 {%- endmacro %}
 
