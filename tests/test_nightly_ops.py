@@ -1,5 +1,6 @@
 """Nightly operations: keys per file, withdrawn months, late months, the PII key, what a run prints."""
 
+import json
 import os
 import re
 import shutil
@@ -206,8 +207,27 @@ def small_run(tmp_path_factory):
     payments.write_bytes(payments.read_bytes() + "JKX1,D-unknown,2012-03-05,12.00,现金\r\n".encode())
     runs["corrected"] = pfpw("run", env=env)
     audits["corrected"] = audit_results(base / "warehouse")
+    parsing = last_dbt_parsing(base / "warehouse")
     runs["re-keyed"] = pfpw("run", env={**env, "PFPW_PII_KEY": "another-key"})
-    return {"runs": runs, "env": env, "base": base, "sources": sources, "audits": audits}
+    return {"runs": runs, "env": env, "base": base, "sources": sources, "audits": audits, "parsing": parsing}
+
+
+def last_dbt_parsing(warehouse: Path) -> list[str]:
+    """What dbt's last invocation in the warehouse said of its parsing (its JSON log, rotated part first)."""
+    messages: list[str] = []
+    for log in (warehouse / "dbt_target" / "dbt.log.1", warehouse / "dbt_target" / "dbt.log"):
+        if not log.exists():
+            continue
+        for line in log.read_text(encoding="utf-8").splitlines():
+            try:
+                message = json.loads(line)["info"]["msg"]
+            except (ValueError, KeyError):
+                continue
+            if message.startswith("Running with dbt"):
+                messages = []
+            elif "pars" in message.lower():
+                messages.append(message)
+    return messages
 
 
 def audit_results(warehouse: Path) -> dict[tuple[str, str], str]:
@@ -259,6 +279,9 @@ def test_a_corrected_file_rebuilds_only_what_depends_on_it(small_run):
     cold_id = re.search(r"pfpw run ([0-9a-f-]{36}): SUCCESS", cold.stdout).group(1)
     assert evaluated[corrected_id].passed and evaluated[corrected_id].metadata["months_checked"].value == 1
     assert evaluated[cold_id].metadata["months_checked"].value == "all"
+    # the night's months reach dbt outside its vars: the project is not parsed again (partial parsing)
+    assert small_run["parsing"], "no dbt log of the corrected night"
+    assert not [m for m in small_run["parsing"] if "Unable to do partial parsing" in m], small_run["parsing"]
 
 
 @pytest.mark.xdist_group("small_run")
