@@ -149,6 +149,8 @@ class StageReporter:
         self.stages: dict[str, Stage] = {}
         self.current: str | None = None
         self.errors: list[tuple[str, str]] = []  # (step, root cause)
+        # step key -> the timestamp of its STEP_START (a failure event carries no duration)
+        self._started: dict[str, float] = {}
         self._cursor: str | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -198,6 +200,7 @@ class StageReporter:
         name = self._stage_name(event.step_key)
         stage = self.stages.setdefault(name, Stage(name))
         if event.event_type == E.STEP_START:
+            self._started[event.step_key] = entry.timestamp
             if name != self.current:
                 self._flush(until=name)
                 self.current = name
@@ -212,6 +215,7 @@ class StageReporter:
         elif event.event_type == E.STEP_FAILURE:
             cause = root_cause(event.event_specific_data.error)
             stage.steps += 1
+            stage.seconds += max(0.0, entry.timestamp - self._started.get(event.step_key, entry.timestamp))
             stage.failed.append(cause.splitlines()[0][:300])
             self.errors.append((event.step_key, cause))
             self._print_stage(stage)
