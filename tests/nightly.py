@@ -203,16 +203,15 @@ def start_world(base: Path, root: Path, rng: random.Random) -> World:
 
 @contextlib.contextmanager
 def environment(**values: str) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in values}
+    """``values`` set for the block; afterwards the whole environment is as before (what the block set
+    too: `pfpw run --executor multiprocess` called in-process sets PFPW_EXECUTOR for its step processes)."""
+    old = dict(os.environ)
     os.environ.update(values)
     try:
         yield
     finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        os.environ.clear()
+        os.environ.update(old)
 
 
 def run(

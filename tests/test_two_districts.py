@@ -7,6 +7,7 @@ import duckdb
 import pytest
 
 from dagster_project.cli import main
+from tests.nightly import environment
 
 pytestmark = pytest.mark.xdist_group("two_districts")
 
@@ -15,11 +16,8 @@ pytestmark = pytest.mark.xdist_group("two_districts")
 def two_districts(tmp_path_factory):
     base = tmp_path_factory.mktemp("two")
     assert main(["generate", "--out", str(base / "sources"), "--districts", "2", "--seed", "7"]) == 0
-    os.environ["DAGSTER_HOME"] = str(base / "dagster_home")
-    try:
+    with environment(DAGSTER_HOME=str(base / "dagster_home")):
         code = main(["run", "--sources", str(base / "sources"), "--warehouse", str(base / "warehouse")])
-    finally:
-        os.environ.pop("DAGSTER_HOME", None)
     return code, base / "warehouse"
 
 
@@ -47,8 +45,9 @@ def multiprocess_run(two_districts, tmp_path_factory):
     """The same landing zone through `pfpw run --executor multiprocess --workers 2`, in its own instance."""
     _, in_process = two_districts
     base = tmp_path_factory.mktemp("two_multiprocess")
-    os.environ["DAGSTER_HOME"] = str(base / "dagster_home")
-    try:
+    # the environment as before afterwards: `--executor` sets PFPW_EXECUTOR for the run's step processes
+    executor_before = os.environ.get("PFPW_EXECUTOR")
+    with environment(DAGSTER_HOME=str(base / "dagster_home")):
         code = main(
             [
                 "run",
@@ -66,8 +65,7 @@ def multiprocess_run(two_districts, tmp_path_factory):
         run = instance.get_runs(limit=1)[0]
         events = [e for e in instance.all_logs(run.run_id) if e.dagster_event]
         instance.dispose()
-    finally:
-        os.environ.pop("DAGSTER_HOME", None)
+    assert os.environ.get("PFPW_EXECUTOR") == executor_before
     return code, base / "warehouse", run, events
 
 
