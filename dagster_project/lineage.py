@@ -341,11 +341,10 @@ def project_lineage(
     if shared is not None and any(
         shared_cache.get(u, {}).get("digest") != e["digest"] for u, e in fresh_cache.items()
     ):
+        # a read-only project folder: the warehouse's own cache still serves its nights
         try:
             _write_cache(shared, {**_read_cache(shared), **fresh_cache})
-        except (
-            OSError
-        ) as error:  # a read-only project folder: the warehouse's own cache still serves its nights
+        except OSError as error:
             log.warning("shared column lineage cache not written: %s", error)
     return nodes, lineage_by_model
 
