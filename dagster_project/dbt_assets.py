@@ -26,7 +26,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from dagster_project import engines, lineage
+from dagster_project import engines, jobs, lineage
 from dagster_project.assets.keys import (
     DELIVERY_KEY,
     INVENTORY_KEY,
@@ -168,8 +168,7 @@ def _import_audits_meanwhile(context: dg.AssetExecutionContext) -> threading.Thr
     audits that follow then find GX loaded. A step of the multiprocess executor has its own process,
     where the import would only compete with dbt for the cores. Joined before the step ends.
     """
-    config = context.run.run_config.get("execution", {}).get("config", {}) or {}
-    if config.get("mode", "in_process") != "in_process" or "great_expectations" in sys.modules:
+    if jobs.executor_mode(context.run.run_config) != "in_process" or "great_expectations" in sys.modules:
         return None
 
     def load() -> None:

@@ -77,6 +77,11 @@ def multiprocess_config(workers: int) -> dict:
     return {"execution": {"config": {"mode": "multiprocess", "max_concurrent": workers}}}
 
 
+def executor_mode(run_config: dict) -> str:
+    """The executor mode a run's config chose (``pfpw_executor``: in_process unless it says otherwise)."""
+    return (run_config.get("execution", {}).get("config", {}) or {}).get("mode", "in_process")
+
+
 def executor_run_config() -> dict:
     """The run config of the executor the environment asks for (PFPW_EXECUTOR, PFPW_WORKERS): for the
     schedule's and the sensor's runs, as for `pfpw run`."""

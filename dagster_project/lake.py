@@ -30,6 +30,8 @@ from pathlib import Path
 
 import polars as pl
 
+from dagster_project import atomic
+from dagster_project.atomic import fsync_dir
 from dagster_project.ingest.validate import QUARANTINE_SCHEMA, lake_schema
 from dagster_project.schemas.contract import EXTRACTS, ExtractSpec
 from dagster_project.state import file_sha256
@@ -56,7 +58,7 @@ LEDGER_SCHEMA = {
     "code_fingerprint": pl.Utf8,
 }
 LANDING_MONTHS_SCHEMA = {"agency": pl.Utf8, "reporting_month": pl.Utf8}
-TMP_SUFFIX = ".tmp"
+TMP_SUFFIX = atomic.TMP_SUFFIX
 # The version of the areas' layout: a warehouse written with another one is ingested again from the
 # landing zone (1: one Parquet file per source file; 2: segments per extract, month and work unit).
 LAYOUT_VERSION = "2"
@@ -66,38 +68,11 @@ AREAS = ("lake", "quarantine", "ledger", "pii")
 def write_parquet_atomic(df: pl.DataFrame, path: Path) -> None:
     """Write to a temporary file in the same folder, fsync, then os.replace: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
+    tmp = atomic.temporary(path)
     # zstd level 1: as small as the default level for this data, in half the time
     df.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
-    with tmp.open("rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic.replace(tmp, path)
     fsync_dir(path.parent)
-
-
-def _writer_alive(tmp: Path) -> bool:
-    """Whether the process that is writing a temporary (``.<name>.<pid>.tmp``) still runs."""
-    try:
-        pid = int(tmp.name.removesuffix(TMP_SUFFIX).rsplit(".", 1)[1])
-    except (IndexError, ValueError):
-        return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Lake:
@@ -172,10 +147,7 @@ class Lake:
                 for area in ("lake", "quarantine", "ledger"):
                     shutil.rmtree(self.root / area / spec.name, ignore_errors=True)
             shutil.rmtree(self.root / "pii" / "name_fingerprints", ignore_errors=True)
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            tmp = marker.with_name(f".{marker.name}.{os.getpid()}{TMP_SUFFIX}")
-            tmp.write_text(LAYOUT_VERSION + "\n")
-            os.replace(tmp, marker)
+            atomic.write_text(marker, LAYOUT_VERSION + "\n")
         for spec in EXTRACTS:
             for area, schema in (
                 ("lake", lake_schema(spec)),
@@ -189,7 +161,7 @@ class Lake:
                     write_parquet_atomic(pl.DataFrame(schema=schema), empty)
         for area in AREAS:  # temporaries of a run that was killed
             for stale in (self.root / area).rglob(f"*{TMP_SUFFIX}"):
-                if not _writer_alive(stale):  # not those of a step writing beside this one
+                if not atomic.writer_alive(stale):  # not those of a step writing beside this one
                     stale.unlink(missing_ok=True)
         if not self.ignored_path.exists():
             write_parquet_atomic(pl.DataFrame(schema=LEDGER_SCHEMA), self.ignored_path)

@@ -24,13 +24,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from dagster_project import atomic
 
 log = logging.getLogger(__name__)
 
@@ -284,13 +285,6 @@ def _read_cache(path: Path | None) -> dict[str, Any]:
         return {}
 
 
-def _write_cache(path: Path, entries: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(entries, ensure_ascii=False, sort_keys=True))
-    os.replace(tmp, path)
-
-
 def project_lineage(
     manifest: Mapping[str, Any],
     target_path: Path,
@@ -337,13 +331,15 @@ def project_lineage(
                 continue
         lineage_by_model[uid] = deps
         fresh_cache[uid] = {"digest": digest, "lineage": deps}
-    _write_cache(cache_path, fresh_cache)
+    atomic.write_json(cache_path, fresh_cache, ensure_ascii=False, sort_keys=True)
     if shared is not None and any(
         shared_cache.get(u, {}).get("digest") != e["digest"] for u, e in fresh_cache.items()
     ):
         # a read-only project folder: the warehouse's own cache still serves its nights
         try:
-            _write_cache(shared, {**_read_cache(shared), **fresh_cache})
+            atomic.write_json(
+                shared, {**_read_cache(shared), **fresh_cache}, ensure_ascii=False, sort_keys=True
+            )
         except OSError as error:
             log.warning("shared column lineage cache not written: %s", error)
     return nodes, lineage_by_model

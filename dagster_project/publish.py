@@ -18,9 +18,10 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project import settings
+from dagster_project import atomic, settings
+from dagster_project.atomic import fsync_dir
 from dagster_project.failpoints import failpoint
-from dagster_project.lake import Lake, fsync_dir
+from dagster_project.lake import Lake
 from dagster_project.pii import name_fingerprint
 
 # The oldest storage format DuckDB 1.x readers understand: BI drivers bundle older DuckDB releases than ours.
@@ -210,12 +211,10 @@ def write_docs_index(warehouse: Path, run_id: str) -> Path:
     docs = warehouse / "docs"
     docs.mkdir(exist_ok=True)
     page = docs / "index.html"
-    tmp = docs / ".index.html.tmp"
-    tmp.write_text(
+    atomic.write_text(
+        page,
         DOCS_INDEX.format(run_id=run_id, published_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")),
-        encoding="utf-8",
     )
-    os.replace(tmp, page)
     return page
 
 

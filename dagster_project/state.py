@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
-from dagster_project import settings
+from dagster_project import atomic, settings
 from dagster_project.schemas.contract import AGENCIES, MONTH_RE
 
 
@@ -186,12 +185,7 @@ def _state_dir(warehouse: Path) -> Path:
 
 
 def _write_json(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True), encoding="utf-8")
-    with tmp.open("rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic.write_json(path, payload, indent=1, sort_keys=True)
 
 
 def _read_json(path: Path) -> dict | None:

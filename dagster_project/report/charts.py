@@ -462,9 +462,10 @@ def render_many(
         return _render_all(items, workers)
     import hashlib
     import json
-    import os
 
     import vl_convert
+
+    from dagster_project import atomic
 
     version = getattr(vl_convert, "__version__", "")
     names = [
@@ -477,13 +478,11 @@ def render_many(
     cache.mkdir(parents=True, exist_ok=True)
     missing = {n: item for n, item in zip(names, items, strict=True) if not (cache / n).is_file()}
     for name, svg in zip(missing, _render_all(list(missing.values()), workers), strict=True):
-        tmp = cache / f".{name}.{os.getpid()}.tmp"
-        tmp.write_text(svg, encoding="utf-8")
-        os.replace(tmp, cache / name)
+        atomic.write_text(cache / name, svg)
     out = [(cache / n).read_text(encoding="utf-8") for n in names]
     keep = set(names)
     for old in cache.iterdir():
-        if old.name not in keep:
+        if old.name not in keep and not (atomic.is_temporary(old) and atomic.writer_alive(old)):
             old.unlink(missing_ok=True)
     return out
 
