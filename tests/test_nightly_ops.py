@@ -202,14 +202,34 @@ def small_run(tmp_path_factory):
     (base / "home").mkdir()
     runs = {"cold": pfpw("run", env=env)}
     audits = {"cold": audit_results(base / "warehouse")}
+    unit_tests = {"cold": dbt_unit_tests(base / "warehouse")}
     runs["nothing new"] = pfpw("run", env=env)
     payments = sources / "finance" / M / "fee_payments.csv"
     payments.write_bytes(payments.read_bytes() + "JKX1,D-unknown,2012-03-05,12.00,现金\r\n".encode())
     runs["corrected"] = pfpw("run", env=env)
     audits["corrected"] = audit_results(base / "warehouse")
     parsing = last_dbt_parsing(base / "warehouse")
+    unit_tests["corrected"] = dbt_unit_tests(base / "warehouse")
     runs["re-keyed"] = pfpw("run", env={**env, "PFPW_PII_KEY": "another-key"})
-    return {"runs": runs, "env": env, "base": base, "sources": sources, "audits": audits, "parsing": parsing}
+    return {
+        "runs": runs,
+        "env": env,
+        "base": base,
+        "sources": sources,
+        "audits": audits,
+        "parsing": parsing,
+        "unit_tests": unit_tests,
+    }
+
+
+def dbt_unit_tests(warehouse: Path) -> list[str]:
+    """The dbt unit tests of the last dbt invocation in the warehouse, with their status."""
+    results = json.loads((warehouse / "dbt_target" / "run_results.json").read_text(encoding="utf-8"))
+    return [
+        f"{r['unique_id']} {r['status']}"
+        for r in results["results"]
+        if r["unique_id"].startswith("unit_test.")
+    ]
 
 
 def last_dbt_parsing(warehouse: Path) -> list[str]:
@@ -282,6 +302,11 @@ def test_a_corrected_file_rebuilds_only_what_depends_on_it(small_run):
     # the night's months reach dbt outside its vars: the project is not parsed again (partial parsing)
     assert small_run["parsing"], "no dbt log of the corrected night"
     assert not [m for m in small_run["parsing"] if "Unable to do partial parsing" in m], small_run["parsing"]
+    # dbt's unit tests ran in the cold (full) build, all passed; the night (same code) left them out
+    cold_units = small_run["unit_tests"]["cold"]
+    assert len(cold_units) >= 8 and all(u.endswith(" pass") for u in cold_units), cold_units
+    assert any("unit_test.pfpw.fee_collection." in u for u in cold_units), cold_units
+    assert small_run["unit_tests"]["corrected"] == [], small_run["unit_tests"]["corrected"]
 
 
 @pytest.mark.xdist_group("small_run")
