@@ -77,6 +77,7 @@ class World:
     # the day the nights run on (PFPW_AS_OF): the sample's last months are not yet due at first
     as_of: dt.date = dt.date(2012, 11, 20)
     log: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # the changes made so far (names of CHANGES)
 
     def months(self, agency: str, where: Path | None = None) -> list[str]:
         folder = (where or self.zone) / agency
@@ -175,11 +176,23 @@ class World:
         done = []
         for _ in range(self.rng.choice((1, 1, 2))):
             while True:
-                what = getattr(self, self.rng.choice(self.CHANGES))()
+                kind = self.rng.choice(self.CHANGES)
+                what = getattr(self, kind)()
                 if what:
                     done.append(what)
+                    self.kinds.append(kind)
                     break
         return done
+
+
+def planned_kinds(base: Path, root: Path, seed: int, nights: int) -> list[str]:
+    """The kinds of change ``run_sequence`` makes for ``seed`` over ``nights`` (no run: only the
+    landing zone's changes, drawn from the same random sequence)."""
+    world = start_world(base, root / f"plan{seed}", random.Random(seed))
+    for _ in range(nights):
+        world.night()
+    shutil.rmtree(root / f"plan{seed}")
+    return world.kinds
 
 
 def start_world(base: Path, root: Path, rng: random.Random) -> World:
