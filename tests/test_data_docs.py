@@ -56,3 +56,34 @@ def test_chromium_renders_a_validation_page_with_its_styling_offline(sample_run,
     shutil.rmtree(docs / "static" / "vendor")
     render(page, tmp_path / "unstyled.png", tmp_path)
     assert (tmp_path / "styled.png").read_bytes() != (tmp_path / "unstyled.png").read_bytes()
+
+
+def test_validation_results_and_their_pages_are_kept_for_the_newest_runs_only(tmp_path, monkeypatch):
+    """Night after night the GX store and the Data Docs keep the newest results of each suite, and the
+    index links only pages that exist (else the audits and the warehouse grow with the years)."""
+    import great_expectations as gx
+    import pandas as pd
+
+    from dagster_project.checks import gx_runner
+
+    monkeypatch.setattr(gx_runner, "KEEP_VALIDATIONS", 2)
+    runner = gx_runner.GxRunner(tmp_path)
+    store = tmp_path / "gx" / "uncommitted" / "validations" / "fee_collection" / "blocking"
+    seen = []
+    for n in range(4):
+        suite = gx.ExpectationSuite(
+            name="fee_collection.blocking",
+            expectations=[gx.expectations.ExpectTableRowCountToBeBetween(min_value=1, max_value=10)],
+        )
+        assert runner.run(suite, pd.DataFrame({"township_code": ["01"] * (n + 1)})).success
+        runner.build_docs()
+        seen += sorted({p.name for p in store.rglob("*") if gx_runner.RUN_TIME.match(p.name)} - set(seen))
+    assert len(seen) == 4
+    kept = sorted(p.name for p in store.rglob("*") if gx_runner.RUN_TIME.match(p.name))
+    assert kept == sorted(seen)[-2:]
+    pages = sorted((tmp_path / "docs" / "gx" / "validations").rglob("*.html"))
+    assert sorted(p.parent.name for p in pages) == kept
+    index = tmp_path / "docs" / "gx" / "index.html"
+    links = set(re.findall(r"""["'](validations/[^"'#?]+\.html)["']""", index.read_text(encoding="utf-8")))
+    assert links and all((index.parent / link).exists() for link in links), links
+    assert {link.split("/")[-2] for link in links} == set(kept)

@@ -24,6 +24,12 @@ from great_expectations.data_context.types.resource_identifiers import Expectati
 
 ASSETS_DIR = Path(__file__).resolve().parent / "docs_assets"
 SITE = "pfpw"
+# Validation results (and their Data Docs pages) kept per suite: the newest, about a month of nights.
+# GX keeps every result and rebuilds the site's index from all of them, so without a bound a
+# night's audits and the warehouse would grow with the years; the Dagster instance keeps each
+# check's history (with the failures described) for as long as the instance keeps its runs.
+KEEP_VALIDATIONS = 31
+RUN_TIME = re.compile(r"^\d{8}T\d{6}\.\d+Z$")
 
 
 @dataclass
@@ -120,9 +126,28 @@ class GxRunner:
         """The Data Docs pages of the validations run since the last call, the index, then offline assets."""
         if not self._pending:
             return
+        self.prune(KEEP_VALIDATIONS)
         self.context.build_data_docs(site_names=[SITE], resource_identifiers=self._pending, build_index=True)
         make_offline(self.docs, since_ns=self._docs_since)  # only the pages just written
         self._pending = []
+
+    def prune(self, keep: int) -> int:
+        """Remove all but the newest ``keep`` validation results of each suite, with their Data Docs
+        pages; returns how many were removed. The store lays a result out as
+        ``validations/<suite path>/<run name>/<run time>/<batch>.json``, its page likewise."""
+        store = self.root / "uncommitted" / "validations"
+        removed = 0
+        if not store.is_dir():
+            return 0
+        for run_name in {p.parent for p in store.rglob("*") if p.is_dir() and RUN_TIME.match(p.name)}:
+            times = sorted(
+                (p for p in run_name.iterdir() if p.is_dir() and RUN_TIME.match(p.name)), reverse=True
+            )
+            for old in times[keep:]:
+                shutil.rmtree(old, ignore_errors=True)
+                shutil.rmtree(self.docs / "validations" / old.relative_to(store), ignore_errors=True)
+                removed += 1
+        return removed
 
 
 # ------------------------------------------------------------------ offline Data Docs
