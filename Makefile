@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	$(UV) sync --locked
-	@mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
+	@mkdir -p $(DAGSTER_HOME) && cp -n deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
 	@# the dbt manifest the definitions are built from, prepared here (dagster-dbt's "prepare" step)
 	$(BIN)/python -m dagster_project.dbt_project
 	@touch $@
@@ -60,7 +60,7 @@ serve: install  ## production webserver + daemon (http://$(UI_HOST):$(UI_PORT));
 	@case "$$PFPW_PII_KEY" in ""|"$(SAMPLE_PII_KEY)"|change-me*) \
 	  echo "make serve: set PFPW_PII_KEY to the production key (empty, the sample's public key and change-me are refused)" >&2; \
 	  exit 2;; esac
-	mkdir -p "$(DAGSTER_HOME)" && { [ -e "$(DAGSTER_HOME)/dagster.yaml" ] || cp dagster.yaml "$(DAGSTER_HOME)/"; }
+	mkdir -p "$(DAGSTER_HOME)" && { [ -e "$(DAGSTER_HOME)/dagster.yaml" ] || cp deploy/dagster.yaml "$(DAGSTER_HOME)/"; }
 	@echo "$(WEBSERVER) &"; echo "$(DAEMON) &"; \
 	stopping=0; trap 'stopping=1; kill -TERM $$web $$daemon 2>/dev/null' INT TERM; \
 	$(WEBSERVER) & web=$$!; \

@@ -15,7 +15,7 @@ from dagster_project import settings
 def _dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or settings.PROJECT_DIR / ".dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
-    template = settings.PROJECT_DIR / "dagster.yaml"
+    template = settings.PROJECT_DIR / "deploy" / "dagster.yaml"
     if template.exists() and not (home / "dagster.yaml").exists():
         shutil.copy(template, home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)

@@ -48,7 +48,7 @@ def snapshot_code(dest: Path) -> Path:
     """
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(PROJECT_DIR / "dagster_project", dest / "dagster_project", ignore=ignore)
-    for name in ("workspace.yaml", "dagster.yaml", "uv.lock"):
+    for name in ("workspace.yaml", "uv.lock"):
         if (PROJECT_DIR / name).exists():
             shutil.copy2(PROJECT_DIR / name, dest / name)
     dbt = PROJECT_DIR / "dbt"
@@ -127,7 +127,7 @@ def test_the_daemon_runs_and_publishes_a_corrected_file(tmp_path):
             shutil.copytree(month, sources / agency / month.name)
     code = snapshot_code(tmp_path / "code")
     home.mkdir()
-    shutil.copy(code / "dagster.yaml", home / "dagster.yaml")  # the queued run coordinator
+    shutil.copy(PROJECT_DIR / "deploy" / "dagster.yaml", home / "dagster.yaml")  # the queued run coordinator
     env = {
         **os.environ,
         "PYTHONPATH": str(code),

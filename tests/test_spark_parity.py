@@ -308,7 +308,7 @@ def spark_run(spark_dbt, tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("spark_run")
     shutil.copytree(PROJECT_DIR / "sources", base / "sources")
     (base / "dagster_home").mkdir()
-    shutil.copy(PROJECT_DIR / "dagster.yaml", base / "dagster_home" / "dagster.yaml")
+    shutil.copy(PROJECT_DIR / "deploy" / "dagster.yaml", base / "dagster_home" / "dagster.yaml")
     env = {
         **os.environ,
         "PFPW_ENGINE": "spark",

@@ -122,7 +122,7 @@ def stop_group(proc: subprocess.Popen) -> None:
 def ui(tmp_path_factory):
     base = tmp_path_factory.mktemp("ui")
     (base / "dagster_home").mkdir()
-    shutil.copy(PROJECT / "dagster.yaml", base / "dagster_home" / "dagster.yaml")
+    shutil.copy(PROJECT / "deploy" / "dagster.yaml", base / "dagster_home" / "dagster.yaml")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = base / "make_ui.log"
