@@ -187,6 +187,9 @@ def test_make_ui_loads_the_code_location_without_error(ui):
             + f"\n--- make ui ---\n{log_tail(ui['log'])}"
         )
         assert entry["loadStatus"] == "LOADED" and loaded.get("__typename") == "RepositoryLocation", entry
+    # the instance's settings are copied from deploy/: no dagster.yaml in the project folder that Dagster
+    # would announce "will not be used"
+    assert "will not be used" not in ui["log"].read_text(errors="replace"), log_tail(ui["log"])
 
 
 def rank(key: str) -> int:
