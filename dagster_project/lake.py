@@ -31,12 +31,11 @@ from pathlib import Path
 import polars as pl
 
 from dagster_project import atomic
-from dagster_project.atomic import fsync_dir
 from dagster_project.ingest.validate import QUARANTINE_SCHEMA, lake_schema
 from dagster_project.schemas.contract import EXTRACTS, ExtractSpec
 from dagster_project.state import file_sha256
 
-__all__ = ["Lake", "file_sha256", "fsync_dir", "write_parquet_atomic"]
+__all__ = ["Lake", "file_sha256", "write_parquet_atomic"]
 
 LEDGER_SCHEMA = {
     "source_file": pl.Utf8,
@@ -72,7 +71,7 @@ def write_parquet_atomic(df: pl.DataFrame, path: Path) -> None:
     # zstd level 1: as small as the default level for this data, in half the time
     df.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
     atomic.replace(tmp, path)
-    fsync_dir(path.parent)
+    atomic.fsync_dir(path.parent)
 
 
 class Lake:

@@ -19,7 +19,6 @@ from pathlib import Path
 import duckdb
 
 from dagster_project import atomic, settings
-from dagster_project.atomic import fsync_dir
 from dagster_project.failpoints import failpoint
 from dagster_project.lake import Lake
 from dagster_project.pii import name_fingerprint
@@ -187,7 +186,7 @@ def publish(
     failpoint("publish")
     os.replace(team_tmp, team_target)
     os.replace(tmp, target)
-    fsync_dir(warehouse)
+    atomic.fsync_dir(warehouse)
     from dagster_project import state as run_state
 
     run_state.record_publication(warehouse, run_id, now.strftime("%Y-%m-%d %H:%M:%S UTC"), state)
@@ -239,7 +238,7 @@ def export_parquet(warehouse: Path, served: Path) -> list[Path]:
             written.append(final)
     finally:
         con.close()
-    fsync_dir(out_dir)
+    atomic.fsync_dir(out_dir)
     return written
 
 

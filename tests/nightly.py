@@ -76,7 +76,6 @@ class World:
     key: str = KEYS[0]
     # the day the nights run on (PFPW_AS_OF): the sample's last months are not yet due at first
     as_of: dt.date = dt.date(2012, 11, 20)
-    log: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)  # the changes made so far (names of CHANGES)
 
     def months(self, agency: str, where: Path | None = None) -> list[str]:

@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from dagster_project import progress, settings
+from dagster_project import jobs, progress, settings
 from dagster_project.assets.keys import (
     DELIVERY_KEY,
     INVENTORY_KEY,
@@ -221,9 +221,7 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
 def _pool_workers(context: dg.OpExecutionContext) -> int:
     """Processes a unit may read files with: PFPW_WORKERS in-process; one when the executor already
     runs units in parallel processes (no pools inside a pool)."""
-    execution = (context.run.run_config or {}).get("execution") or {}
-    mode = (execution.get("config") or {}).get("mode")
-    return 1 if mode == "multiprocess" else settings.workers()
+    return 1 if jobs.executor_mode(context.run.run_config or {}) == "multiprocess" else settings.workers()
 
 
 def _preview(paths: PfpwPaths, extract: str) -> str:

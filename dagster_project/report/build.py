@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dagster_project import atomic
 from dagster_project.report.data import load
 from dagster_project.report.page import render_page
 
@@ -41,12 +41,6 @@ def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def _replace(tmp: Path, final: Path) -> None:
-    with tmp.open("rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, final)
-
-
 def build_report(warehouse: Path, year: int | None = None, pdf: bool = True) -> Report:
     """``<warehouse>/report/index.html`` (and ``report.pdf`` when Chromium is on PATH) from ``serving.duckdb``.
 
@@ -70,12 +64,7 @@ def build_report(warehouse: Path, year: int | None = None, pdf: bool = True) -> 
     out = warehouse / "report"
     out.mkdir(parents=True, exist_ok=True)
     page = out / "index.html"
-    tmp = out / f".index.html.{os.getpid()}.tmp"
-    try:
-        tmp.write_text(render_page(served, year, chart_cache=out / ".charts"), encoding="utf-8")
-        _replace(tmp, page)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic.write_text(page, render_page(served, year, chart_cache=out / ".charts"))
     report = Report(page, year, served.districts(), served.run_id)
     if pdf:
         report.pdf, note = print_pdf(page, out / "report.pdf")
@@ -93,7 +82,7 @@ def print_pdf(page: Path, target: Path) -> tuple[Path | None, str]:
     if browser is None:
         target.unlink(missing_ok=True)
         return None, "no PDF: chromium is not on PATH (Debian: apt-get install chromium fonts-noto-cjk)"
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = atomic.temporary(target)
     with tempfile.TemporaryDirectory(prefix="pfpw-report-chromium-") as profile:
         args = [
             browser,
@@ -122,5 +111,5 @@ def print_pdf(page: Path, target: Path) -> tuple[Path | None, str]:
         tmp.unlink(missing_ok=True)
         target.unlink(missing_ok=True)
         return None, f"no PDF: chromium exited {run.returncode}: {run.stderr.strip()[-300:]}"
-    _replace(tmp, target)
+    atomic.replace(tmp, target)
     return target, ""
