@@ -1,14 +1,13 @@
 import shutil
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
 from dagster_project.ingest.run import MonthReport, ingest_landing_zone
 from dagster_project.lake import Lake
 from dagster_project.settings import PROJECT_DIR
 from tests import factories
-from tests.nightly import environment
+from tests.nightly import environment, instance_for_test
 
 SAMPLE = PROJECT_DIR / "sources"
 TEST_KEY = b"test-key"
@@ -59,5 +58,5 @@ def sample_run(tmp_path_factory):
 @pytest.fixture
 def instance(tmp_path):
     (tmp_path / "dagster_home").mkdir()
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as inst:
+    with instance_for_test(tmp_path / "dagster_home") as inst:
         yield inst

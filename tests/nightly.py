@@ -226,6 +226,17 @@ def environment(**values: str) -> Iterator[None]:
         os.environ.update(old)
 
 
+def instance_for_test(home: Path):
+    """``dg.instance_for_test`` in ``home`` with the event log storage pfpw deploys (deploy/dagster.yaml)."""
+    import dagster as dg
+    import yaml
+
+    storage = yaml.safe_load((PROJECT_DIR / "deploy" / "dagster.yaml").read_text(encoding="utf-8"))[
+        "event_log_storage"
+    ]
+    return dg.instance_for_test(temp_dir=str(home), overrides={"event_log_storage": storage})
+
+
 def run(
     sources: Path,
     warehouse: Path,
@@ -307,7 +318,7 @@ def run_sequence(
     fresh_cache: dict[tuple[str, str], dict] = {}
     problems: list[str] = []
     (root / f"seq{seed}" / "dagster_home").mkdir(parents=True)
-    with dg.instance_for_test(temp_dir=str(root / f"seq{seed}" / "dagster_home")) as instance:
+    with instance_for_test(root / f"seq{seed}" / "dagster_home") as instance:
         for night in range(nights + 1):
             changes = ["first night"] if night == 0 else world.night()
             t0 = time.monotonic()
