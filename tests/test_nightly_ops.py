@@ -233,7 +233,8 @@ def dbt_unit_tests(warehouse: Path) -> list[str]:
 
 
 def last_dbt_parsing(warehouse: Path) -> list[str]:
-    """What dbt's last invocation in the warehouse said of its parsing (its JSON log, rotated part first)."""
+    """What dbt's last invocation in the warehouse said of its parsing (its JSON log, rotated part first; info
+    level: a project it cannot parse partially says why), after the line that starts the invocation."""
     messages: list[str] = []
     for log in (warehouse / "dbt_target" / "dbt.log.1", warehouse / "dbt_target" / "dbt.log"):
         if not log.exists():
@@ -244,7 +245,7 @@ def last_dbt_parsing(warehouse: Path) -> list[str]:
             except (ValueError, KeyError):
                 continue
             if message.startswith("Running with dbt"):
-                messages = []
+                messages = [message]
             elif "pars" in message.lower():
                 messages.append(message)
     return messages
