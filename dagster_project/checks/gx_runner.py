@@ -93,7 +93,10 @@ class GxRunner:
         elif sites[SITE].get("store_backend", {}).get("base_directory") != str(self.docs):
             # a warehouse folder that was moved or copied: its docs go where it now is
             self.context.update_data_docs_site(site_name=SITE, site_config=site_config)
-        self.source = self.context.data_sources.add_or_update_pandas(name="marts")
+        try:  # kept from night to night with its assets (add_or_update would replace it, and they be added again)
+            self.source = self.context.data_sources.get("marts")
+        except LookupError:
+            self.source = self.context.data_sources.add_pandas(name="marts")
         self._pending: list = []  # validation results and suites whose pages are not built yet
         self._docs_since = 0
 
