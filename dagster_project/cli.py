@@ -89,12 +89,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if settings.executor() == "multiprocess":
         engine += f" (multiprocess executor, {settings.workers()} at once)"
     print(f"pfpw run: {sources} -> {warehouse}{engine}", flush=True)
+    import dagster as dg
+
     from dagster_project.pipeline import run_pipeline
 
-    outcome = run_pipeline(
-        sources, warehouse, verbose=args.verbose, bar=sys.stderr.isatty() and not args.verbose
-    )
-    print(outcome.summary())
+    # disposed on the way out: the event log's open SQLite connections close, and their WAL journals with them
+    with dg.DagsterInstance.get() as instance:
+        outcome = run_pipeline(
+            sources, warehouse, instance, verbose=args.verbose, bar=sys.stderr.isatty() and not args.verbose
+        )
+        print(outcome.summary())
     return 0 if outcome.success else 1
 
 

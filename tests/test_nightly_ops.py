@@ -266,6 +266,14 @@ def stage_line(stdout: str, stage: str) -> str | None:
 
 
 @pytest.mark.xdist_group("small_run")
+def test_pfpw_leaves_the_instance_closed(small_run):
+    """Each `pfpw run` disposes its instance: the event log's databases are closed, no WAL journal left behind."""
+    runs = Path(small_run["env"]["DAGSTER_HOME"]) / "history" / "runs"
+    assert len(list(runs.glob("*-*.db"))) >= len(small_run["runs"])  # one file per run, besides index.db
+    assert not list(runs.glob("*.db-wal")), sorted(p.name for p in runs.iterdir())
+
+
+@pytest.mark.xdist_group("small_run")
 def test_a_corrected_file_rebuilds_only_what_depends_on_it(small_run):
     """One finance file corrected after a publication: finance is ingested, its marts rebuilt and audited."""
     cold, corrected = small_run["runs"]["cold"], small_run["runs"]["corrected"]
