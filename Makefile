@@ -31,7 +31,7 @@ run: install  ## ingest sources/, build, audit and publish warehouse/serving.duc
 	$(BIN)/pfpw run --sources $(PFPW_SOURCES_DIR) --warehouse $(PFPW_WAREHOUSE_DIR)
 
 test: install lint  ## lint, then the whole test suite
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup --no-loadscope-reorder
 
 lint: install
 	$(BIN)/ruff check dagster_project tests benchmarks dbt/bouncer_checks bi

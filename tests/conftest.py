@@ -12,6 +12,38 @@ from tests.nightly import environment, instance_for_test
 SAMPLE = PROJECT_DIR / "sources"
 TEST_KEY = b"test-key"
 
+# The suite's longest units (an xdist group, or a test on its own), longest first, as measured in a fresh-clone
+# CI on the 2-core machine (seconds of one worker). `make test` runs `--dist loadgroup --no-loadscope-reorder`:
+# xdist then hands the units out in collection order, and this order puts the long ones first (longest
+# processing time first), so that the suite does not end with one worker finishing a long unit handed out
+# last while the other idles (42 min 44 s instead of 33 in one CI of 2026-12-01). Every other test keeps its
+# place after them.
+LONG_UNITS = (
+    "spark_parity",  # ~830 s: the Spark builds
+    "sample_run",  # ~750 s: one pfpw run of the sample and the tests reading it
+    "tests/test_nightly_invariant.py::test_random_nights_equal_a_fresh_build[23]",  # ~535 s (multiprocess)
+    "tests/test_nightly_invariant.py::test_random_nights_equal_a_fresh_build[39]",  # ~375 s
+    "small_run",  # ~330 s
+    "two_districts",  # ~320 s
+    "daemon",  # ~280 s
+    "tests/test_deliveries.py::test_a_real_run_serves_the_statuses_and_warns_per_agency",  # ~110 s
+    "tests/test_incremental_models.py::test_an_incremental_rerun_of_the_changed_months_equals_a_full_rebuild",
+    "ui",
+    "sample_lake",
+)
+
+
+def xdist_unit(item: pytest.Item) -> str:
+    """What pytest-xdist's loadgroup schedules as one unit: the test's group, else the test itself."""
+    for mark in item.iter_markers("xdist_group"):
+        return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+    return item.nodeid.split("@")[0]
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ARG001 (pytest's hook signature)
+    rank = {unit: i for i, unit in enumerate(LONG_UNITS)}
+    items.sort(key=lambda item: rank.get(xdist_unit(item), len(rank)))  # stable: a group keeps its order
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path_factory):

@@ -15,3 +15,21 @@ def test_the_xdist_group_of_a_test_is_honoured(request):
         f"{request.node.nodeid}: pytest-xdist's loadgroup suffix is missing, the groups are not honoured "
         "(pytest 9.2 and pytest-xdist 3.8: pin pytest below 9.2)"
     )
+
+
+def test_the_longest_units_are_handed_out_first(request):
+    """xdist schedules the units in collection order (`--no-loadscope-reorder`): the long ones come first, in
+    the order of conftest.LONG_UNITS, so no long unit starts when the rest of the suite is nearly done."""
+    from tests.conftest import LONG_UNITS, xdist_unit
+
+    if getattr(request.config.option, "dist", "no") != "no":
+        assert request.config.getoption("loadscopereorder") is False, (
+            "xdist reorders the units by their number of tests: run with --no-loadscope-reorder (Makefile)"
+        )
+    units = list(dict.fromkeys(xdist_unit(item) for item in request.session.items))
+    collected = [u for u in LONG_UNITS if u in units]
+    assert units[: len(collected)] == collected
+    option = request.config.option
+    if not (option.file_or_dir or option.keyword or option.markexpr):
+        # the whole suite: every unit named exists (a renamed test or group would silently lose its place)
+        assert collected == list(LONG_UNITS)
