@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -97,6 +98,12 @@ def test_a_failed_audit_leaves_the_served_file_byte_identical(sample_run, tmp_pa
     assert "NOT PUBLISHED" in result.stdout
     assert "FAILED CHECK marts/fee_collection:gx_expectations" in result.stdout
     assert "expect_table_row_count_to_be_between" in result.stdout
+    # what the operator needs: the bound, where it comes from, and how to accept a drop that is meant
+    failure = next(
+        line for line in result.stdout.splitlines() if "marts/fee_collection:gx_expectations" in line
+    )
+    assert re.search(r"observed \d+, expected ≥ \d+ \(the last publication served \d+ rows", failure), failure
+    assert "PFPW_MAX_ROW_DROP_SHARE" in failure
 
 
 def test_a_corrupted_mart_row_fails_its_suite(sample_run, tmp_path):

@@ -53,6 +53,14 @@ def _describe(result) -> str:
             extra += f" (e.g. {sample[:3]})"
     elif "observed_value" in detail:
         extra = f": observed {detail['observed_value']}"
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        if low is not None and high is not None:
+            extra += f", expected between {low} and {high}"
+        elif low is not None or high is not None:
+            extra += f", expected {'≥' if low is not None else '≤'} {low if low is not None else high}"
+    hint = (cfg.meta or {}).get("hint")
+    if hint:
+        extra += f" ({hint})"
     return f"{cfg.type}({target}){extra}"
 
 

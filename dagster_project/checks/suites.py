@@ -120,7 +120,12 @@ def blocking_suite(spec: MartSpec, df: pd.DataFrame, previous_rows: int | None) 
     exp += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in count_columns(df, spec)]
     if previous_rows:
         floor = math.ceil(previous_rows * (1 - MAX_ROW_DROP_SHARE))
-        exp.append(gxe.ExpectTableRowCountToBeBetween(min_value=floor))
+        hint = (
+            f"the last publication served {previous_rows} rows; losing more than {MAX_ROW_DROP_SHARE:.0%} of "
+            "them blocks publication. If the landing zone lost them on purpose (a withdrawn month or file), "
+            "publish with one run under PFPW_MAX_ROW_DROP_SHARE above the share lost"
+        )
+        exp.append(gxe.ExpectTableRowCountToBeBetween(min_value=floor, meta={"hint": hint}))
     else:
         exp.append(gxe.ExpectTableRowCountToBeBetween(min_value=1))
     return gx.ExpectationSuite(name=f"{spec.name}.blocking", expectations=exp)
