@@ -192,8 +192,8 @@ def main() -> None:
         text.append(
             f"\n{size}: ingestion {mine['ingestion'] / mine['floor']:.1f}× the floor (target ≤ 2×); the increment "
             f"above a nothing-new night is {100 * share:.0f}% of the cold run's (target ≤ 10%); one payment more "
-            f"costs {mine['one payment more'] - base:.1f} s above it, {100 * fixed:.0f}% of the cold run's: what a "
-            "night with anything new costs whatever its size."
+            f"costs {mine['one payment more'] - base:.1f} s above it, {100 * fixed:.0f}% of the cold run's (the fixed "
+            "cost of a night that has anything new)."
         )
     steps = {
         size: {r[2].split(" (")[0]: r[3] for r in rows if r[0] == size}
