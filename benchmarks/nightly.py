@@ -51,11 +51,16 @@ def pfpw_run(sources: Path, warehouse: Path, home: Path, log: Path | None = None
     return seconds
 
 
+def append_payment(path: Path, payment: str) -> None:
+    """A finance payments file re-delivered with one more line (``payment``), in the file's own line ending."""
+    data = path.read_bytes()
+    newline = b"\r\n" if b"\r\n" in data else b"\n"
+    path.write_bytes(data + (b"" if data.endswith(newline) else newline) + payment.encode() + newline)
+
+
 def correct(sources: Path, n: int) -> None:
     """A re-delivered finance file: one more payment (a different one each time)."""
-    path = sources / CORRECTED
-    with path.open("a", encoding="utf-8", newline="") as f:
-        f.write(f"JKBENCH{n:06d},台黄计征〔2012〕0212号,2012-06-28,{100 + n}.00,现金\r\n")
+    append_payment(sources / CORRECTED, f"JKBENCH{n:06d},台黄计征〔2012〕0212号,2012-06-28,{100 + n}.00,现金")
 
 
 def main() -> None:

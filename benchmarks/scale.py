@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.nightly import pfpw_command  # noqa: E402
+from benchmarks.nightly import append_payment, pfpw_command  # noqa: E402
 
 SAMPLE = ROOT / "sources"
 AGENCIES = ("township", "hospital", "court", "finance")
@@ -100,11 +100,8 @@ def deliver(aside: Path, sources: Path) -> None:
 def add_one_payment(sources: Path, month: str) -> None:
     """``month``'s finance payments re-delivered with one payment more, for a decision of the same file."""
     path = sources / "finance" / month / "fee_payments.csv"
-    data = path.read_bytes()
-    newline = b"\r\n" if b"\r\n" in data else b"\n"
-    first = data.split(newline)[1].decode("utf-8").split(",")
-    row = f"JKBENCH000001,{first[1]},{month}-28,100.00,{first[4]}".encode()
-    path.write_bytes(data + (b"" if data.endswith(newline) else newline) + row + newline)
+    first = path.read_text(encoding="utf-8-sig").splitlines()[1].split(",")
+    append_payment(path, f"JKBENCH000001,{first[1]},{month}-28,100.00,{first[4]}")
 
 
 def measure(size: str, base: Path, run_env: dict) -> list[tuple]:
@@ -184,8 +181,12 @@ def main() -> None:
         f"| {size} | {files:,} | {name} | {s:.1f} | {rss:.0f} | {n:,} | {rps:,.0f} | {ratio:.1f} |"
         for size, files, name, s, rss, n, rps, ratio in rows
     ]
-    for size in dict.fromkeys(r[0] for r in rows):
-        mine = {r[2].split(" (")[0]: r[3] for r in rows if r[0] == size}
+    # each size's wall seconds by step, the step's name without its parenthesis
+    steps = {
+        size: {r[2].split(" (")[0]: r[3] for r in rows if r[0] == size}
+        for size in dict.fromkeys(r[0] for r in rows)
+    }
+    for size, mine in steps.items():
         base = mine["nothing new"]
         share = (mine["nightly increment"] - base) / max(mine["pfpw run cold"] - base, 1e-9)
         fixed = (mine["one payment more"] - base) / max(mine["pfpw run cold"] - base, 1e-9)
@@ -195,10 +196,6 @@ def main() -> None:
             f"costs {mine['one payment more'] - base:.1f} s above it, {100 * fixed:.0f}% of the cold run's (the fixed "
             "cost of a night that has anything new)."
         )
-    steps = {
-        size: {r[2].split(" (")[0]: r[3] for r in rows if r[0] == size}
-        for size in dict.fromkeys(r[0] for r in rows)
-    }
     for size, mine in steps.items():
         text.append(
             f"\n{size}: pfpw run cold is {mine['pfpw run cold'] / mine['floor']:.1f}× the floor (target at 40x10: ≤ 3×)."
