@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from dagster_project import landing, settings
 from dagster_project.schemas.contract import REFERENCE_TABLES
 
 
@@ -47,9 +48,12 @@ def load_reference(sources: Path) -> Reference:
     digest = hashlib.sha256()
     for name, columns in REFERENCE_TABLES.items():
         path = folder / f"{name}.csv"
-        if not path.is_file():
+        if not landing.is_delivery_dir(folder) or not path.exists() and not path.is_symlink():
             raise ReferenceError(f"{path}: missing reference table")
-        raw = path.read_bytes()
+        try:  # a regular file of the landing zone only: a link or a FIFO is never opened
+            raw = landing.read_bytes(path, settings.max_file_bytes())
+        except OSError as exc:
+            raise ReferenceError(f"{path}: not read ({exc})") from None
         digest.update(name.encode() + b"\x00" + raw)
         try:
             text = raw.decode("utf-8-sig")

@@ -84,3 +84,32 @@ def duckdb_memory_limit() -> str:
     """DuckDB's memory limit for dbt's builds and the pipeline's own queries (PFPW_DUCKDB_MEMORY_LIMIT,
     default 3GB; DuckDB's own default is 80% of the machine). dbt reads the same variable (profiles.yml)."""
     return os.environ.get(DUCKDB_MEMORY_LIMIT_VAR, "").strip() or DUCKDB_MEMORY_LIMIT
+
+
+MAX_FILE_BYTES_VAR = "PFPW_MAX_FILE_BYTES"
+MAX_WORKBOOK_CELLS_VAR = "PFPW_MAX_WORKBOOK_CELLS"
+
+
+def _positive_int(var: str, default: int) -> int:
+    raw = os.environ.get(var, "").replace("_", "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{var}={raw!r}: a whole number, at least 1")
+    return int(raw)
+
+
+def max_file_bytes() -> int:
+    """The largest delivered file read (PFPW_MAX_FILE_BYTES, default 256 MiB): a larger one is rejected by
+    name, never read into memory (a month's file of a province is a few MB)."""
+    from dagster_project.landing import DEFAULT_MAX_FILE_BYTES
+
+    return _positive_int(MAX_FILE_BYTES_VAR, DEFAULT_MAX_FILE_BYTES)
+
+
+def max_workbook_cells() -> int:
+    """The most cells a workbook's sheet may span (PFPW_MAX_WORKBOOK_CELLS, default 5,000,000): checked
+    before the xlsx reader, which aborts the process on a sheet that declares an absurd size."""
+    from dagster_project.ingest.workbook import MAX_CELLS
+
+    return _positive_int(MAX_WORKBOOK_CELLS_VAR, MAX_CELLS)

@@ -22,27 +22,18 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
-from dagster_project import atomic, settings
+from dagster_project import atomic, landing, settings
 from dagster_project.schemas.contract import AGENCIES, MONTH_RE
 
 
 def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """A regular file's sha256 (links and FIFOs refused: see landing.py)."""
+    return landing.sha256(path)
 
 
 def landing_files(sources: Path) -> list[Path]:
-    """Every file of the landing zone (hidden files are not deliveries)."""
-    if not sources.is_dir():
-        return []
-    return sorted(
-        p
-        for p in sources.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(sources).parts)
-    )
+    """Every regular file of the landing zone (hidden files are not deliveries; links are not followed)."""
+    return landing.scan(sources).files
 
 
 def _part_of(rel: PurePosixPath) -> str:
@@ -61,16 +52,21 @@ def landing_parts(sources: Path) -> tuple[dict[str, str], int]:
     every contract folder, which only the ledger lists).
     """
     hashes: dict[str, hashlib._Hash] = {}
-    files = landing_files(sources)
+    inventory = landing.scan(sources)
+    files = inventory.files
     for p in files:
         rel = PurePosixPath(p.relative_to(sources).as_posix())
-        hashes.setdefault(_part_of(rel), hashlib.sha256()).update(f"{rel}\0{file_sha256(p)}\n".encode())
+        try:
+            digest = file_sha256(p)
+        except OSError as exc:  # swapped for a link or a FIFO since the listing, or gone
+            digest = f"unreadable: {exc}"
+        hashes.setdefault(_part_of(rel), hashlib.sha256()).update(f"{rel}\0{digest}\n".encode())
+    for odd in inventory.odd:  # never opened: what they are is what the ledger lists
+        hashes.setdefault("other", hashlib.sha256()).update(f"{odd.rel}\0{odd.kind}\n".encode())
     folders = hashlib.sha256()
     for agency in AGENCIES:
-        if (sources / agency).is_dir():
-            for month in sorted(
-                d.name for d in (sources / agency).iterdir() if d.is_dir() and MONTH_RE.match(d.name)
-            ):
+        for month in landing.subfolders(sources / agency):
+            if MONTH_RE.fullmatch(month):
                 folders.update(f"{agency}/{month}\n".encode())
     parts = {k: v.hexdigest() for k, v in sorted(hashes.items())}
     parts["folders"] = folders.hexdigest()
@@ -90,12 +86,21 @@ def _digest_of_parts(parts: dict[str, str]) -> str:
 def stat_fingerprint(sources: Path) -> dict[str, str]:
     """Per top-level folder, a cheap fingerprint of names, sizes and modification times (for the sensor)."""
     by_folder: dict[str, hashlib._Hash] = {}
-    for p in landing_files(sources):
+    inventory = landing.scan(sources)
+    for p in inventory.files:
         rel = p.relative_to(sources)
         folder = rel.parts[0] if len(rel.parts) > 1 else "."
-        st = p.stat()
+        try:
+            st = p.lstat()
+        except OSError:
+            continue
         by_folder.setdefault(folder, hashlib.sha256()).update(
             f"{rel.as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
+        )
+    for odd in inventory.odd:
+        folder = odd.rel.split("/")[0] if "/" in odd.rel else "."
+        by_folder.setdefault(folder, hashlib.sha256()).update(
+            f"{odd.rel}\0{odd.kind}\0{odd.mtime}\n".encode()
         )
     return {k: v.hexdigest()[:16] for k, v in sorted(by_folder.items())}
 

@@ -13,24 +13,22 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import io
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 from python_calamine import CalamineWorkbook
 
+from dagster_project.ingest import workbook
+from dagster_project.ingest.workbook import FileRejected
 from dagster_project.pii import NUMERIC_CELL
 from dagster_project.schemas.contract import ExtractSpec
 
 TOTAL_MARKERS = ("合计", "总计")
-
-
-class FileRejected(Exception):
-    """The whole file is unreadable as the contract describes it."""
 
 
 NAMES = "__names"  # the row's personal names, only ever fingerprinted (see Ingestor), never stored
@@ -146,9 +144,12 @@ def find_header(rows: list[list[Any]], first_column: str) -> int:
     raise ValueError(first_column)
 
 
-def open_workbook(path: Path) -> CalamineWorkbook:
+def open_workbook(data: bytes, max_cells: int = workbook.MAX_CELLS) -> CalamineWorkbook:
+    """A workbook from its bytes, once :func:`workbook.check` has found it within bounds: the xlsx
+    reader (calamine) aborts the whole process, uncatchably, on a sheet that declares an absurd size."""
+    workbook.check(data, max_cells=max_cells)
     try:
-        return CalamineWorkbook.from_path(str(path))
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises several types for broken zips and non-xlsx files
         raise FileRejected(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
 
@@ -228,8 +229,8 @@ def decode(raw: bytes, encoding: str) -> str:
     raise ValueError(encoding)
 
 
-def read_csv(path: Path, spec: ExtractSpec, encoding: str) -> pl.DataFrame:
-    text = decode(path.read_bytes(), encoding)
+def read_csv(data: bytes, spec: ExtractSpec, encoding: str) -> pl.DataFrame:
+    text = decode(data, encoding)
     try:
         df = pl.read_csv(
             text.encode("utf-8"),
@@ -275,8 +276,7 @@ def _json_text(v: Any) -> str | None:
     return str(v)
 
 
-def read_jsonl(path: Path, spec: ExtractSpec) -> RawRows:
-    raw = path.read_bytes()
+def read_jsonl(raw: bytes, spec: ExtractSpec) -> RawRows:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -292,6 +292,12 @@ def read_jsonl(path: Path, spec: ExtractSpec) -> RawRows:
             obj = json.loads(line, parse_float=Decimal)
         except json.JSONDecodeError as exc:
             raise FileRejected(f"line {n}: broken JSON ({exc.msg} at column {exc.colno})") from exc
+        except RecursionError:
+            raise FileRejected(f"line {n}: JSON nested too deeply to be a record") from None
+        except ValueError as exc:  # e.g. an integer of more digits than Python converts
+            raise FileRejected(
+                f"line {n}: unreadable JSON value ({str(exc).splitlines()[0][:120]})"
+            ) from None
         if not isinstance(obj, dict):
             raise FileRejected(f"line {n}: not a JSON object")
         for f in spec.fields:

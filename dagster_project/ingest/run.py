@@ -19,6 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
+from dagster_project import landing
 from dagster_project.failpoints import failpoint
 from dagster_project.ingest import readers
 from dagster_project.ingest.readers import NAMES, FileRejected, RawBatch, RawRows
@@ -50,6 +51,8 @@ def _code_fingerprint() -> str:
         "ingest/readers.py",
         "ingest/validate.py",
         "ingest/parse.py",
+        "ingest/workbook.py",
+        "landing.py",
         "pii.py",
     ):
         h.update((here / rel).read_bytes())
@@ -124,7 +127,7 @@ class Ingestor:
         its units looks at them all."""
         agency = specs[0].agency
         folder = self.sources / agency / month
-        if not folder.is_dir():
+        if not (landing.is_delivery_dir(self.sources / agency) and landing.is_delivery_dir(folder)):
             return []
         out = []
         names = {s.name for s in specs}
@@ -132,7 +135,8 @@ class Ingestor:
             if segment is not None and district_of_name(agency, entry.name, self.reference) != segment:
                 continue
             kinds = {k.name for k in extract_for_file(agency, entry.name)} & names
-            if kinds and entry.is_file():
+            # regular files only (a link, a FIFO or a device is listed as ignored: unknown_files)
+            if kinds and entry.is_file(follow_symlinks=False) and not landing.name_problem(entry.name):
                 out.append((Path(entry.path), [s for s in specs if s.name in kinds]))
         return sorted(out, key=lambda item: item[0])
 
@@ -174,7 +178,12 @@ class Ingestor:
                 if self.on_file:
                     self.on_file()
                 rel = path.relative_to(self.sources).as_posix()
-                sha = file_sha256(path)
+                try:
+                    sha = file_sha256(path)
+                except OSError as exc:  # swapped for a link or a FIFO since the listing, or gone
+                    log.error("%s: not read (%s); the next run lists it", rel, exc)
+                    report.files_seen -= 1
+                    continue
                 known = [(spec, ledger[spec.name].get(rel)) for spec in mine]
                 if all(self._unchanged(spec, month, seen, sha, exists=exists) for spec, seen in known):
                     report.files_unchanged += 1
@@ -339,7 +348,7 @@ class Ingestor:
                         "extract": spec.name,
                         "reporting_month": month,
                         "sha256": sha,
-                        "size_bytes": path.stat().st_size,
+                        "size_bytes": path.lstat().st_size,
                         "rows_read": rows_read,
                         "rows_loaded": loaded,
                         "rows_quarantined": quarantined,
@@ -438,27 +447,58 @@ class Ingestor:
         township = hospital = None
         try:
             if agency == "township":
-                township = TOWNSHIP_FILE_RE.match(path.name)["code"]
+                township = TOWNSHIP_FILE_RE.fullmatch(path.name)["code"]
                 if township not in self.reference.townships:
                     raise FileRejected(
                         f"workbook named for township {township}, which is not in reference/townships.csv"
                     )
-                wb = readers.open_workbook(path)
-                raws = {spec.name: readers.read_sheet(wb, spec) for spec in specs}
             elif agency == "hospital":
-                hospital = HOSPITAL_FILE_RE.match(path.name)["code"]
+                hospital = HOSPITAL_FILE_RE.fullmatch(path.name)["code"]
                 if hospital not in self.reference.hospitals:
                     raise FileRejected(
                         f"file named for hospital {hospital}, which is not in reference/hospitals.csv"
                     )
-                raws = {spec.name: readers.read_csv(path, spec, "gbk") for spec in specs}
-            elif agency == "finance":
-                raws = {spec.name: readers.read_csv(path, spec, "utf-8-sig") for spec in specs}
-            else:
-                raws = {spec.name: readers.read_jsonl(path, spec) for spec in specs}
+            raws = read_delivery(path, specs)
         except FileRejected as exc:
             return {spec.name: str(exc) for spec in specs}, township, hospital
         return raws, township, hospital
+
+
+def read_delivery(path: Path, specs: list[ExtractSpec]) -> dict[str, RawRows | pl.DataFrame | None]:
+    """Per extract, the raw rows of one delivered file, read within bounds.
+
+    Whatever the file's bytes, reading it ends in rows or in ``FileRejected`` with the reason: the
+    file is opened only if it is a regular file (no link, no FIFO), at most ``PFPW_MAX_FILE_BYTES``
+    long; a workbook is checked before the xlsx reader sees it (ingest/workbook.py); and any error
+    a reader raises (a recursion, a reader's panic, memory) is this file's rejection, never the run's.
+    """
+    from dagster_project import settings
+
+    agency = specs[0].agency
+    try:
+        data = landing.read_bytes(path, settings.max_file_bytes())
+        if agency == "township":
+            wb = readers.open_workbook(data, settings.max_workbook_cells())
+            return {spec.name: readers.read_sheet(wb, spec) for spec in specs}
+        if agency == "hospital":
+            return {spec.name: readers.read_csv(data, spec, "gbk") for spec in specs}
+        if agency == "finance":
+            return {spec.name: readers.read_csv(data, spec, "utf-8-sig") for spec in specs}
+        return {spec.name: readers.read_jsonl(data, spec) for spec in specs}
+    except FileRejected:
+        raise
+    except landing.NotADelivery as exc:
+        raise FileRejected(str(exc)) from None
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except RecursionError:
+        raise FileRejected("nested too deeply to be read") from None
+    except MemoryError:
+        raise FileRejected("too large to be read in memory") from None
+    except BaseException as exc:  # a reader's panic (pyo3's PanicException is a BaseException) or bug
+        first = (str(exc).splitlines() or [""])[0][:200]
+        log.exception("%s: the reader failed", path.name)
+        raise FileRejected(f"the reader failed on this file ({type(exc).__name__}: {first})") from None
 
 
 @dataclass
@@ -572,10 +612,10 @@ def district_of(agency: str, path: Path, reference: Reference) -> str:
 def district_of_name(agency: str, name: str, reference: Reference) -> str:
     """:func:`district_of` by the file's name alone."""
     if agency == "township":
-        m = TOWNSHIP_FILE_RE.match(name)
+        m = TOWNSHIP_FILE_RE.fullmatch(name)
         return m["code"][:6] if m else "unassigned"
     if agency == "hospital":
-        m = HOSPITAL_FILE_RE.match(name)
+        m = HOSPITAL_FILE_RE.fullmatch(name)
         township = reference.hospital_townships.get(m["code"]) if m else None
         return township[:6] if township else "unassigned"
     return "all"
@@ -591,9 +631,13 @@ def plan_units(sources: Path, agency: str, reference: Reference, fanout: str = "
     specs = specs_of(agency)
     for month in landing_months(sources, (agency,)):
         folder = sources / agency / month
-        for path in folder.iterdir():
-            if path.is_file() and any(s in extract_for_file(agency, path.name) for s in specs):
-                months_of[district_of(agency, path, reference)].add(month)
+        for entry in os.scandir(folder):
+            if (
+                entry.is_file(follow_symlinks=False)
+                and not landing.name_problem(entry.name)
+                and any(s in extract_for_file(agency, entry.name) for s in specs)
+            ):
+                months_of[district_of_name(agency, entry.name, reference)].add(month)
     if fanout == "district":
         return [Unit(agency, d, tuple(sorted(m))) for d, m in sorted(months_of.items())]
     return [Unit(agency, d, (month,)) for d, m in sorted(months_of.items()) for month in sorted(m)]
@@ -613,10 +657,8 @@ def ingest_unit(ingestor: Ingestor, unit: Unit) -> MonthReport:
 def landing_months(sources: Path, agencies: tuple[str, ...] = AGENCIES) -> list[str]:
     """Every reporting month that has a folder for any of the agencies."""
     months = set()
-    for agency in agencies:
-        folder = sources / agency
-        if folder.is_dir():
-            months |= {p.name for p in folder.iterdir() if p.is_dir() and MONTH_RE.match(p.name)}
+    for agency in agencies:  # real folders only: a link to a folder elsewhere is not followed
+        months |= {name for name in landing.subfolders(sources / agency) if MONTH_RE.fullmatch(name)}
     return sorted(months)
 
 
@@ -639,25 +681,41 @@ def landing_month_folders(sources: Path) -> pl.DataFrame:
 
 
 def unknown_files(sources: Path) -> list[tuple[str, str]]:
-    """(file, reason) for everything in the landing zone that the contract does not name."""
-    found: list[tuple[str, str]] = []
-    if not sources.is_dir():
-        return found
-    for path in sorted(sources.rglob("*")):
-        if path.is_dir():
-            continue
+    """(file, reason) for everything in the landing zone that is not a delivery the contract names:
+    regular files it does not name, and entries never opened (links, FIFOs, sockets, devices,
+    refused names; see landing.py), their names escaped."""
+    return [(rel, reason) for rel, reason, _odd in _ignored(sources)]
+
+
+def _ignored(sources: Path) -> list[tuple[str, str, landing.Odd | None]]:
+    inventory = landing.scan(sources)
+    found: list[tuple[str, str, landing.Odd | None]] = []
+    found += [(odd.rel, odd.reason, odd) for odd in inventory.odd]  # never opened
+    for path in inventory.files:
         rel = path.relative_to(sources)
         parts = rel.parts
         if parts[0] == "reference":
             if len(parts) != 2 or path.stem not in REFERENCE_TABLES or path.suffix != ".csv":
-                found.append((rel.as_posix(), "not a reference table of the contract"))
+                found.append((rel.as_posix(), "not a reference table of the contract", None))
         elif parts[0] not in AGENCIES:
-            found.append((rel.as_posix(), f"unknown folder {parts[0]}/"))
-        elif len(parts) != 3 or not MONTH_RE.match(parts[1]):
-            found.append((rel.as_posix(), f"not in a {parts[0]}/<YYYY-MM>/ month folder"))
+            found.append((rel.as_posix(), f"unknown folder {parts[0]}/", None))
+        elif len(parts) != 3 or not MONTH_RE.fullmatch(parts[1]):
+            found.append((rel.as_posix(), f"not in a {parts[0]}/<YYYY-MM>/ month folder", None))
         elif not extract_for_file(parts[0], parts[2]):
-            found.append((rel.as_posix(), f"not a file name the contract names for {parts[0]}/"))
-    return found
+            found.append((rel.as_posix(), f"not a file name the contract names for {parts[0]}/", None))
+    # a folder where a delivery belongs (township/2012-03/331003001.xlsx/), even empty: never a delivery
+    for agency in AGENCIES:
+        for month in landing_months(sources, (agency,)):
+            for entry in os.scandir(sources / agency / month):
+                if entry.is_dir(follow_symlinks=False) and extract_for_file(agency, entry.name):
+                    odd = landing.Odd(
+                        f"{agency}/{month}/{entry.name}",
+                        "directory",
+                        "a folder where a file belongs: never read",
+                        entry.stat(follow_symlinks=False).st_mtime,
+                    )
+                    found.append((odd.rel, odd.reason, odd))
+    return sorted(found, key=lambda item: item[0])
 
 
 def ignored_ledger(sources: Path, run_id: str) -> pl.DataFrame:
@@ -665,17 +723,23 @@ def ignored_ledger(sources: Path, run_id: str) -> pl.DataFrame:
 
     now = dt.datetime.now(dt.UTC)
     rows = []
-    for rel, reason in unknown_files(sources):
+    for rel, reason, odd in _ignored(sources):
         path = sources / rel
-        month = rel.split("/")[1] if rel.count("/") >= 2 and MONTH_RE.match(rel.split("/")[1]) else None
+        month = rel.split("/")[1] if rel.count("/") >= 2 and MONTH_RE.fullmatch(rel.split("/")[1]) else None
+        sha = size = None
+        if odd is None:  # a regular file the contract does not name: hashed (never parsed)
+            try:
+                sha, size = file_sha256(path), path.lstat().st_size
+            except OSError as exc:
+                reason = f"{reason}; not hashed ({exc})"
         rows.append(
             {
                 "source_file": rel,
                 "agency": rel.split("/")[0],
                 "extract": None,
                 "reporting_month": month,
-                "sha256": file_sha256(path),
-                "size_bytes": path.stat().st_size,
+                "sha256": sha,
+                "size_bytes": size,
                 "rows_read": 0,
                 "rows_loaded": 0,
                 "rows_quarantined": 0,
@@ -683,7 +747,7 @@ def ignored_ledger(sources: Path, run_id: str) -> pl.DataFrame:
                 "reason": reason,
                 "run_id": run_id,
                 "ingested_at": now,
-                "delivered_at": delivered_at(path),
+                "delivered_at": dt.datetime.fromtimestamp(odd.mtime, dt.UTC) if odd else delivered_at(path),
                 "key_fingerprint": None,
                 "reference_fingerprint": None,
                 "code_fingerprint": CODE_FINGERPRINT,
@@ -694,7 +758,7 @@ def ignored_ledger(sources: Path, run_id: str) -> pl.DataFrame:
 
 def delivered_at(path: Path) -> dt.datetime:
     """When a file landed: its modification time (the pipeline never writes the landing zone)."""
-    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    return dt.datetime.fromtimestamp(path.lstat().st_mtime, dt.UTC)
 
 
 def specs_of(agency: str) -> tuple[ExtractSpec, ...]:

@@ -265,9 +265,11 @@ EXTRACTS: tuple[ExtractSpec, ...] = (
 EXTRACTS_BY_NAME = {e.name: e for e in EXTRACTS}
 TOWNSHIP_EXTRACTS = (TOWNSHIP_BIRTHS, TOWNSHIP_POPULATION, TOWNSHIP_VILLAGE_CLASSES)
 AGENCIES = ("township", "hospital", "court", "finance")
-MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-HOSPITAL_FILE_RE = re.compile(r"^(?P<code>[A-Za-z0-9]+)_(?P<kind>births|prepregnancy)\.csv$")
-TOWNSHIP_FILE_RE = re.compile(r"^(?P<code>\d{9})\.xlsx$")
+# Names are matched whole, with ``fullmatch`` only: ``$`` would also match before a trailing newline
+# (a file named "331003001.xlsx\n" would pass for the workbook). ASCII digits only, never Unicode ones.
+MONTH_RE = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
+HOSPITAL_FILE_RE = re.compile(r"(?P<code>[A-Za-z0-9]+)_(?P<kind>births|prepregnancy)\.csv")
+TOWNSHIP_FILE_RE = re.compile(r"(?P<code>[0-9]{9})\.xlsx")
 
 # reference/ (UTF-8 CSV, English headers): columns in contract order
 REFERENCE_TABLES: dict[str, tuple[str, ...]] = {
@@ -290,9 +292,9 @@ REFERENCE_TABLES: dict[str, tuple[str, ...]] = {
 def extract_for_file(agency: str, filename: str) -> tuple[ExtractSpec, ...]:
     """The extract kinds a landed file feeds (a township workbook feeds three); () if unknown."""
     if agency == "township":
-        return TOWNSHIP_EXTRACTS if TOWNSHIP_FILE_RE.match(filename) else ()
+        return TOWNSHIP_EXTRACTS if TOWNSHIP_FILE_RE.fullmatch(filename) else ()
     if agency == "hospital":
-        m = HOSPITAL_FILE_RE.match(filename)
+        m = HOSPITAL_FILE_RE.fullmatch(filename)
         if not m:
             return ()
         return (HOSPITAL_BIRTHS,) if m["kind"] == "births" else (HOSPITAL_PREPREGNANCY,)
