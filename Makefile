@@ -14,6 +14,10 @@ SAMPLE_PII_KEY := pfpw-development-key-for-synthetic-sample-only
 export PFPW_PII_KEY ?= $(SAMPLE_PII_KEY)
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
+# `make serve`'s door (docs/ui-door.md): nginx on UI_HOST:UI_PORT asks for basic auth (PFPW_UI_USER and
+# PFPW_UI_PASSWORD, from the environment) and proxies to the webserver on 127.0.0.1:UI_INTERNAL_PORT
+UI_INTERNAL_PORT ?= 3070
+PFPW_UI_USER ?= pfpw
 
 .PHONY: install run test lint format ui serve sample bench soak clean bi bi-install bi-lock bi-screenshot spark-install spark-test
 
@@ -51,23 +55,28 @@ ui: install  ## the Dagster UI on the same instance as `make run` (http://127.0.
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 # Production: the webserver and the daemon as two long-running processes (not `dagster dev`) on the
-# instance in $(DAGSTER_HOME); deploy/systemd/ runs the same two commands as services. Either one
-# exiting stops the other; Ctrl-C or SIGTERM stops both.
-WEBSERVER := $(BIN)/dagster-webserver -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
+# instance in $(DAGSTER_HOME); deploy/systemd/ runs the same two commands as services. The webserver
+# listens on 127.0.0.1 only, behind nginx (deploy/proxy/serve_proxy.py, its files in $(DAGSTER_HOME)/proxy),
+# which asks for a password. Any one of the three exiting stops the others; Ctrl-C or SIGTERM stops all.
+WEBSERVER := $(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(UI_INTERNAL_PORT)
 DAEMON := $(BIN)/dagster-daemon run -w workspace.yaml
+PROXY := $(BIN)/python deploy/proxy/serve_proxy.py --host "$(UI_HOST)" --port $(UI_PORT) \
+  --upstream 127.0.0.1:$(UI_INTERNAL_PORT) --user "$(PFPW_UI_USER)" --dir "$(DAGSTER_HOME)/proxy"
 
-serve: install  ## production webserver + daemon (http://$(UI_HOST):$(UI_PORT)); needs the real PFPW_PII_KEY
+serve: install  ## production webserver + daemon behind a password (http://$(UI_HOST):$(UI_PORT)); needs the real PFPW_PII_KEY
 	@case "$$PFPW_PII_KEY" in ""|"$(SAMPLE_PII_KEY)"|change-me*) \
 	  echo "make serve: set PFPW_PII_KEY to the production key (empty, the sample's public key and change-me are refused)" >&2; \
 	  exit 2;; esac
+	@$(PROXY) check
 	mkdir -p "$(DAGSTER_HOME)" && { [ -e "$(DAGSTER_HOME)/dagster.yaml" ] || cp deploy/dagster.yaml "$(DAGSTER_HOME)/"; }
-	@echo "$(WEBSERVER) &"; echo "$(DAEMON) &"; \
-	stopping=0; trap 'stopping=1; kill -TERM $$web $$daemon 2>/dev/null' INT TERM; \
+	@echo "$(PROXY) run &"; echo "$(WEBSERVER) &"; echo "$(DAEMON) &"; \
+	stopping=0; trap 'stopping=1; kill -TERM $$proxy $$web $$daemon 2>/dev/null' INT TERM; \
+	$(PROXY) run & proxy=$$!; \
 	$(WEBSERVER) & web=$$!; \
 	$(DAEMON) & daemon=$$!; \
-	while kill -0 $$web 2>/dev/null && kill -0 $$daemon 2>/dev/null; do sleep 1; done; \
-	kill -TERM $$web $$daemon 2>/dev/null; wait; \
-	if [ $$stopping = 0 ]; then echo "make serve: the webserver or the daemon exited, both are stopped" >&2; exit 1; fi
+	while kill -0 $$proxy 2>/dev/null && kill -0 $$web 2>/dev/null && kill -0 $$daemon 2>/dev/null; do sleep 1; done; \
+	kill -TERM $$proxy $$web $$daemon 2>/dev/null; wait; \
+	if [ $$stopping = 0 ]; then echo "make serve: the proxy, the webserver or the daemon exited, all are stopped" >&2; exit 1; fi
 
 sample: install  ## regenerate the committed sample landing zone (deterministic)
 	rm -rf sources && $(BIN)/pfpw generate --out sources --seed 2012
