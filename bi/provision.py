@@ -1,5 +1,8 @@
 """Provision Superset through its REST API: serving.duckdb read-only, a dataset per mart, the district dashboard.
 
+The database is registered with CONNECT_ARGS (below): read-only, no access to files, other databases or
+extensions, its configuration locked.
+
 Run with .bi-venv's Python (bi/run.sh does, once the server answers). Idempotent: the database is
 found by name, the datasets by schema and table, the charts by name, the dashboard by its slug;
 what exists is updated in place, so running it again changes nothing but what the code changed.
@@ -30,8 +33,18 @@ DATABASE_NAME = "pfpw serving (read-only)"
 SCHEMA = "marts"
 DASHBOARD_SLUG = "pfpw-district"
 DASHBOARD_TITLE = "pfpw：全区人口和计划生育指标"
-# the engine parameters that make every connection Superset opens to serving.duckdb read-only
-EXTRA = {"engine_params": {"connect_args": {"read_only": True}}}
+# What every connection Superset opens to serving.duckdb is given when it opens (duckdb-engine passes
+# `config` to duckdb.connect): read-only, and no access to anything outside the file. A read-only
+# connection alone still reads any file the server's user can (read_text, read_csv, read_parquet, glob),
+# attaches other DuckDB files, COPYs to files and loads extensions; enable_external_access=false refuses
+# all of these, and lock_configuration=true refuses every SET, so a query cannot turn it back on (it can
+# only be given at connect time: DuckDB refuses to enable it while the database runs).
+# tests/test_bi.py reads these from here and opens the file with them too.
+CONNECT_ARGS = {
+    "read_only": True,
+    "config": {"enable_external_access": False, "lock_configuration": True},
+}
+EXTRA = {"engine_params": {"connect_args": CONNECT_ARGS}}
 YEAR_AXIS = {"expressionType": "SQL", "sqlExpression": 'make_date("year", 1, 1)', "label": "年度"}
 YEAR_LABEL = {"expressionType": "SQL", "sqlExpression": "CAST(\"year\" AS VARCHAR) || '年'", "label": "年度"}
 
@@ -458,11 +471,14 @@ def provision_database(api: Superset, serving: str) -> int:
         "allow_file_upload": False,
     }
     found = api.find("database", database_name=DATABASE_NAME)
-    if found:
+    if found:  # an older registration is brought to these settings, its extra (connect_args) included
         database_id = found[0]["id"]
         api.request("PUT", f"database/{database_id}", json=body)
     else:
         database_id = api.request("POST", "database/", json=body)["id"]
+    extra = json.loads(api.request("GET", f"database/{database_id}/connection")["result"]["extra"])
+    if extra.get("engine_params") != EXTRA["engine_params"]:
+        raise ApiError(f"database {database_id} has engine_params {extra.get('engine_params')}, not {EXTRA}")
     return database_id
 
 
@@ -639,7 +655,7 @@ def main(argv: list[str] | None = None) -> int:
     dashboard_id = provision_dashboard(api, rows, datasets, args.serving)
     print(
         f"bi: server up in {up - started:.0f} s; provisioned in {time.monotonic() - up:.0f} s: database "
-        f"{database_id} ({args.serving}, read-only), {len(datasets)} datasets of schema {SCHEMA}, "
+        f"{database_id} ({args.serving}, read-only, no external access), {len(datasets)} datasets of schema {SCHEMA}, "
         f"{sum(len(r) for r in rows)} charts, dashboard {dashboard_id} ({args.url}/superset/dashboard/{DASHBOARD_SLUG}/)"
     )
     return 0

@@ -9,10 +9,23 @@
 # Environment: PFPW_WAREHOUSE_DIR (default warehouse/), PFPW_BI_PASSWORD (default admin),
 # PFPW_BI_HOST, PFPW_BI_PORT, PFPW_BI_HOME, PFPW_BI_VENV (default .bi-venv), PFPW_BI_WORKERS (default 1),
 # PFPW_BI_THREADS (default 8), PFPW_BI_LOG_LEVEL (default WARNING).
+#
+# A PFPW_BI_HOST other than a loopback address (127.x.x.x, ::1, localhost) serves other machines: it is
+# refused (exit 2) while the admin's password is the default one (PFPW_BI_PASSWORD unset, empty or admin).
 set -euo pipefail
+HOST=${PFPW_BI_HOST:-127.0.0.1}
+case "${PFPW_BI_PASSWORD:-admin}" in
+  admin)
+    if ! [[ ${HOST,,} =~ ^(127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|::1|\[::1\]|localhost)$ ]]; then
+      echo "bi: PFPW_BI_HOST=$HOST is not a loopback address, and the admin's password is the default" \
+        "(PFPW_BI_PASSWORD is unset, empty or 'admin'): set PFPW_BI_PASSWORD to a password of your own" \
+        "to serve Superset beyond this machine" >&2
+      exit 2
+    fi
+    ;;
+esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${PFPW_BI_VENV:-$ROOT/.bi-venv}
-HOST=${PFPW_BI_HOST:-127.0.0.1}
 PORT=${PFPW_BI_PORT:-8088}
 export PFPW_BI_PASSWORD=${PFPW_BI_PASSWORD:-admin}
 WAREHOUSE=${PFPW_WAREHOUSE_DIR:-$ROOT/warehouse}
@@ -50,7 +63,7 @@ fi
 "$VENV/bin/gunicorn" \
   --bind "$HOST:$PORT" \
   --workers "${PFPW_BI_WORKERS:-1}" --worker-class gthread --threads "${PFPW_BI_THREADS:-8}" \
-  --timeout 120 --limit-request-line 0 --limit-request-field_size 0 \
+  --timeout 120 --limit-request-line 8190 \
   --no-control-socket --log-level warning \
   "superset.app:create_app()" &
 server=$!
@@ -70,7 +83,7 @@ cat <<EOF
   Superset on the served marts is up ($(( $(date +%s) - started )) s):
     http://$HOST:$PORT/superset/dashboard/pfpw-district/
     login: admin   password: $PFPW_BI_PASSWORD   (set PFPW_BI_PASSWORD to change it)
-    database: $SERVING (read-only)
+    database: $SERVING (read-only, no access to other files, settings locked)
   Ctrl-C stops it.
 
 EOF

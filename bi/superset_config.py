@@ -77,3 +77,18 @@ CONTENT_SECURITY_POLICY_WARNING = False
 
 # the browser's language picks nothing: the UI is in English, the marts' names and the charts in Chinese
 BABEL_DEFAULT_LOCALE = "en"
+
+# Least privilege (bi/provision.py registers the one database; its connection cannot read files, attach
+# databases, write or change its settings). Here: nothing is uploaded into a database (the upload forms'
+# file types are emptied, besides the database's allow_file_upload=false), no cross-origin requests (the
+# default allows two map-tile servers), no database URI that Superset deems unsafe (SQLite files), and no
+# Jinja templating in SQL. SQL Lab stays, because the connection is locked: the analysts' ad-hoc queries
+# run on a connection that can read the served marts only (allow_dml=false on the database is Superset's
+# own check, which let `COPY ... TO` and `SET` through on 6.1; DuckDB refused both, and every file access).
+CSV_EXTENSIONS: set[str] = set()
+EXCEL_EXTENSIONS: set[str] = set()
+COLUMNAR_EXTENSIONS: set[str] = set()
+ALLOWED_EXTENSIONS: set[str] = set()
+ENABLE_CORS = False
+PREVENT_UNSAFE_DB_CONNECTIONS = True
+FEATURE_FLAGS["ENABLE_TEMPLATE_PROCESSING"] = False

@@ -4,9 +4,11 @@ The test runs the Makefile target itself (`make bi`, which installs .bi-venv thr
 when it is missing or stale) on a free port, with its metadata in a temporary folder, against the
 serving.duckdb of the session's `sample_run` (so it shares that xdist group and its one pipeline run).
 It asks the chart-data API for the provisioned dashboard's charts and finds the founding report's
-2012 figures, checks that DuckDB runs read-only inside Superset, provisions a second time and finds
-nothing duplicated, and takes a screenshot of the dashboard (kept in $PFPW_TEST_ARTIFACTS, default
-tests/artifacts/). Superset is stopped at the end, whatever happened.
+2012 figures, checks that DuckDB runs read-only inside Superset and that SQL Lab's queries reach no
+file, other database or setting, provisions a second time and finds nothing duplicated, and takes a
+screenshot of the dashboard (kept in $PFPW_TEST_ARTIFACTS, default tests/artifacts/). Superset is
+stopped at the end, whatever happened. bi/run.sh's refusal of a non-loopback host with the default
+password needs no Superset.
 """
 
 import contextlib
@@ -129,8 +131,40 @@ class Api:
         assert response.status_code == 200, (path, response.status_code, response.text[:1000])
         return response.json()
 
+    def put(self, path: str, body: dict) -> dict:
+        response = self.http.put(f"{self.url}/api/v1/{path}", json=body, timeout=60)
+        assert response.status_code == 200, (path, response.status_code, response.text[:1000])
+        return response.json()
+
+    def sql_lab(self, database_id: int, sql: str) -> requests.Response:
+        """SQL Lab's synchronous execution (the database has allow_run_async off), as its editor runs it."""
+        return self.http.post(
+            f"{self.url}/api/v1/sqllab/execute/",
+            json={
+                "database_id": database_id,
+                "sql": sql,
+                "schema": "marts",
+                "runAsync": False,
+                "client_id": os.urandom(5).hex(),  # SQL Lab's client ids: 10 characters at most
+            },
+            timeout=60,
+        )
+
     def counts(self) -> dict[str, int]:
         return {r: self.get(f"{r}/")["count"] for r in ("database", "dataset", "chart", "dashboard")}
+
+
+def provisioned_extra() -> dict:
+    """bi/provision.py's EXTRA (its CONNECT_ARGS), read by .bi-venv's Python: the test follows the code."""
+    result = subprocess.run(
+        [str(BI_PYTHON), "-c", "import json, provision; print(json.dumps(provision.EXTRA))"],
+        cwd=PROJECT / "bi",
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(result.stdout)
 
 
 def year_of(epoch_ms: float) -> int:
@@ -149,8 +183,14 @@ def test_the_served_file_is_registered_read_only(superset):
     (database,) = api.get("database/")["result"]
     connection = api.get(f"database/{database['id']}/connection")["result"]
     assert connection["sqlalchemy_uri"] == f"duckdb:///{superset['serving']}"
-    assert json.loads(connection["extra"])["engine_params"]["connect_args"] == {"read_only": True}
+    connect_args = json.loads(connection["extra"])["engine_params"]["connect_args"]
+    assert connect_args == provisioned_extra()["engine_params"]["connect_args"]
+    assert connect_args == {
+        "read_only": True,
+        "config": {"enable_external_access": False, "lock_configuration": True},
+    }
     assert not connection["allow_dml"]
+    assert not connection["allow_file_upload"]
     # DuckDB itself, inside Superset, says the connection is read-only
     result = api.post(
         "sqllab/execute/",
@@ -163,6 +203,50 @@ def test_the_served_file_is_registered_read_only(superset):
         },
     )
     assert result["data"] == [{"access_mode": "read_only"}]
+
+
+def test_sql_lab_reaches_no_file_no_other_database_and_no_setting(superset, tmp_path):
+    """Every statement reaches DuckDB (Superset lets SELECT, ATTACH, COPY and SET through), which refuses it."""
+    api = superset["api"]
+    (database,) = api.get("database/")["result"]
+    warehouse = superset["serving"].parent
+    team_file = warehouse / "data_team.duckdb"
+    assert team_file.is_file() and list(warehouse.glob("lake/**/*.parquet"))  # there is something to read
+    copied = tmp_path / "x.csv"
+    refused_files = {
+        "select * from read_text('/etc/passwd')": "/etc/passwd",
+        f"select * from read_parquet('{warehouse}/lake/**/*.parquet')": f"{warehouse}/lake/**/*.parquet",
+        f"ATTACH '{team_file}' AS dt": str(team_file),
+        f"COPY (select 1) TO '{copied}'": str(copied),
+    }
+    for sql, path in refused_files.items():
+        response = api.sql_lab(database["id"], sql)
+        assert response.status_code >= 400, (sql, response.text[:1000])
+        (error,) = response.json()["errors"]
+        assert error["message"].startswith(
+            f'duckdb error: Permission Error: Cannot access file "{path}" - file system operations are '
+            "disabled by configuration"
+        ), (sql, error)
+    assert not copied.exists()
+    for setting in ("enable_external_access = true", "lock_configuration = false"):
+        response = api.sql_lab(database["id"], f"SET {setting}")
+        assert response.status_code >= 400, (setting, response.text[:1000])
+        (error,) = response.json()["errors"]
+        name = setting.split()[0]
+        assert error["message"] == (
+            f'duckdb error: Invalid Input Error: Cannot change configuration option "{name}" - the '
+            "configuration has been locked"
+        ), error
+    # the connection still reads the marts, with its settings as opened
+    with duckdb.connect(str(superset["serving"]), read_only=True) as con:
+        (births_rows,) = con.execute("select count(*) from marts.population_indicators").fetchone()
+    response = api.sql_lab(
+        database["id"],
+        "select count(*) as n, current_setting('enable_external_access') as external_access, "
+        "current_setting('lock_configuration') as locked from marts.population_indicators",
+    )
+    assert response.status_code == 200, response.text[:1000]
+    assert response.json()["data"] == [{"n": births_rows, "external_access": False, "locked": True}]
 
 
 def test_there_is_a_dataset_for_every_mart(superset):
@@ -200,10 +284,18 @@ def test_the_dashboard_charts_give_the_2012_golden_figures(superset):
     assert all(90 < row["出生人口性别比（女=100）"] < 150 for row in sex_ratio["data"])
 
 
-def test_provisioning_again_duplicates_nothing(superset):
+def test_provisioning_again_duplicates_nothing_and_locks_an_older_registration(superset):
     api = superset["api"]
     before = api.counts()
     assert before == {"database": 1, "dataset": 9, "chart": MARTS_CHARTS, "dashboard": 1}
+    # the registration of an earlier bi/provision.py: read-only, files open to every query
+    (database,) = api.get("database/")["result"]
+    api.put(
+        f"database/{database['id']}",
+        {"extra": json.dumps({"engine_params": {"connect_args": {"read_only": True}}})},
+    )
+    response = api.sql_lab(database["id"], "select count(*) as n from read_text('/etc/passwd')")
+    assert response.status_code == 200 and response.json()["data"] == [{"n": 1}], response.text[:1000]
     subprocess.run(
         [
             str(BI_PYTHON),
@@ -219,6 +311,48 @@ def test_provisioning_again_duplicates_nothing(superset):
         timeout=120,
     )
     assert api.counts() == before
+    extra = json.loads(api.get(f"database/{database['id']}/connection")["result"]["extra"])
+    assert extra == provisioned_extra()
+    response = api.sql_lab(database["id"], "select count(*) as n from read_text('/etc/passwd')")
+    assert response.status_code >= 400 and "disabled by configuration" in response.text, response.text[:1000]
+
+
+def test_gunicorn_keeps_a_limit_on_request_lines_and_headers(superset):
+    health = f"{superset['url']}/health"
+    assert requests.get(f"{health}?pad={'a' * 5000}", timeout=30).status_code == 200
+    assert requests.get(f"{health}?pad={'a' * 9000}", timeout=30).status_code == 414
+    assert requests.get(health, headers={"X-Pad": "a" * 9000}, timeout=30).status_code == 431
+
+
+@pytest.mark.parametrize("password", [None, "", "admin"])
+def test_make_bi_refuses_a_non_loopback_host_with_the_default_password(password, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PFPW_BI_")}
+    env |= {"PFPW_BI_HOST": "0.0.0.0", "PFPW_BI_VENV": str(tmp_path / "no-venv")}  # the check comes first
+    if password is not None:
+        env["PFPW_BI_PASSWORD"] = password
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(PROJECT / "bi" / "run.sh")], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "PFPW_BI_HOST=0.0.0.0 is not a loopback address" in result.stderr
+    assert "set PFPW_BI_PASSWORD" in result.stderr
+    assert time.monotonic() - started < 5
+    # a loopback address with the default password, or any host with a password of one's own, passes
+    # the check (and stops at the next one here: no Superset environment)
+    for host, own in (
+        ("127.0.0.1", password),
+        ("localhost", password),
+        ("::1", password),
+        ("0.0.0.0", "s3cret"),
+    ):
+        env2 = {**env, "PFPW_BI_HOST": host}
+        if own is not None:
+            env2["PFPW_BI_PASSWORD"] = own
+        result = subprocess.run(
+            [str(PROJECT / "bi" / "run.sh")], env=env2, capture_output=True, text=True, timeout=30
+        )
+        assert result.returncode == 2 and "no Superset environment" in result.stderr, (host, result.stderr)
 
 
 @pytest.mark.skipif(
