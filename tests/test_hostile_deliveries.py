@@ -233,3 +233,52 @@ def test_opening_refuses_links_and_fifos_even_after_the_listing(tmp_path):
                 landing.sha256(tmp_path / name)
     assert landing.read_bytes(target, 1000) == b"a\n"
     assert landing.escaped("a\nb\udcff") == "a\\nb\\xff"
+
+
+@pytest.mark.xdist_group("hostile_run")
+def test_a_real_night_with_hostile_deliveries_succeeds_and_names_each_one(tmp_path):
+    """`pfpw run` on a landing zone holding every hostile entry at once: the night succeeds (exit 0, the
+    Dagster run SUCCESS), each entry is named with its reason, and the served marts are built."""
+    import duckdb
+
+    from tests.nightly import small_zone
+    from tests.test_nightly_ops import pfpw
+
+    src = small_zone(tmp_path / "sources")
+    month = src / "township" / "2012-06"
+    sheet_bomb(month / f"{f.T1}.xlsx", month / f"{f.T2}.xlsx")  # replaces a good workbook of the zone
+    os.mkfifo(src / "hospital" / "2012-06" / "H09_births.csv")
+    (src / "finance" / "2012-06" / "fee_decisions.csv").unlink()
+    (src / "finance" / "2012-06" / "fee_decisions.csv").symlink_to("/etc/passwd")
+    (month / f"{f.T1}.xlsx\n").write_bytes((month / f"{f.T1}.xlsx").read_bytes())
+    with open(os.fsencode(str(src / "court" / "2012-06")) + b"/\xffcases.jsonl", "wb") as out:
+        out.write(b"{}\n")
+    f.write_jsonl(src / "court" / "2012-06" / "liangfei_cases.jsonl", ["[" * 100_000 + "]" * 100_000])
+    env = {
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "PFPW_SOURCES_DIR": str(src),
+        "PFPW_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
+    }
+    (tmp_path / "home").mkdir()
+    done = pfpw("run", env=env)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-3000:]
+    assert "SUCCESS" in out
+    for name in (
+        f"township/2012-06/{f.T2}.xlsx",
+        "court/2012-06/liangfei_cases.jsonl",
+        "hospital/2012-06/H09_births.csv",
+        "finance/2012-06/fee_decisions.csv",
+        f"township/2012-06/{f.T1}.xlsx\\n",
+        "court/2012-06/\\xffcases.jsonl",
+    ):
+        assert name in out, (name, out[-3000:])
+    con = duckdb.connect(str(tmp_path / "warehouse" / "serving.duckdb"), read_only=True)
+    try:
+        ledger = dict(con.sql("select source_file, status from audit.ingest_ledger").fetchall())
+        assert ledger[f"township/2012-06/{f.T2}.xlsx"] == "rejected"
+        assert ledger["finance/2012-06/fee_decisions.csv"] == "ignored"
+        assert con.sql("select count(*) from audit.ingest_ledger where sha256 is null").fetchone()[0] >= 4
+        assert con.sql("select count(*) from marts.fee_collection").fetchone()[0] > 0
+    finally:
+        con.close()
