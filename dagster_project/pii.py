@@ -7,8 +7,10 @@ Messages about an invalid number say what is wrong, never the number itself.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
+import re
 
 import polars as pl
 
@@ -99,3 +101,111 @@ def pseudonymise(raw: pl.Series, key: bytes) -> tuple[pl.Series, pl.Series]:
 
 
 NUMERIC_CELL = "\x00numeric-cell\x00"
+
+
+# ------------------------------------------------------------------ identity numbers typed into free text
+#
+# Every text field that is not an identity field is scanned for what an identity number looks like:
+# a run of exactly 18 digits, or of 17 digits followed by X/x, with a valid GB 11643 check character;
+# or a run of exactly 15 digits (an old number) whose digits 7-12 are a real date YYMMDD of the 1900s.
+# A run is a maximal run of digits (not part of a longer one); letters or punctuation around it do not
+# matter. Full-width digits (０-９, Ｘ) count as digits: an input method may type them.
+
+FULLWIDTH = [chr(0xFF10 + i) for i in range(10)] + ["Ｘ", "ｘ"]
+HALFWIDTH = [str(i) for i in range(10)] + ["X", "x"]
+FREE_ID_PREFILTER = "[0-9０-９]{15}"  # cheap, vectorised: only values matching it are looked at closely
+FREE_ID_MESSAGES = {
+    "id18": "holds an identity number (free text): not stored",
+    "old15": "holds an old 15-digit identity number (free text): not stored",
+}
+FREE_ID_MASK = "[identity number removed #{}]"
+_RUN = re.compile("(?<![0-9０-９])[0-9０-９]{15,}[XxＸｘ]?")
+_TO_HALF = str.maketrans(dict(zip(FULLWIDTH, HALFWIDTH, strict=True)))
+
+
+def _run_kind(run: str) -> str | None:
+    """'id18', 'old15' or None for one maximal digit run (half-width, maybe ending in X/x)."""
+    digits = run.rstrip("Xx")
+    x = len(digits) < len(run)
+    if len(digits) == 18 or (len(digits) == 17 and x):
+        number = digits[:18] if len(digits) == 18 else digits + "X"
+        return "id18" if check_char(number[:17]) == number[17] else None
+    if len(digits) == 15:
+        try:
+            dt.date(1900 + int(digits[6:8]), int(digits[8:10]), int(digits[10:12]))
+        except ValueError:
+            return None
+        return "old15"
+    return None
+
+
+def free_text_identity(text: str | None) -> str | None:
+    """Scalar form of :func:`free_text_identities`: 'id18', 'old15' or None."""
+    if text is None:
+        return None
+    kinds = {_run_kind(m.group()) for m in _RUN.finditer(text.translate(_TO_HALF))}
+    return "id18" if "id18" in kinds else "old15" if "old15" in kinds else None
+
+
+def free_text_identities(values: pl.Series) -> pl.Series:
+    """Per value of a text column: 'id18' (an identity number), 'old15' (an old 15-digit number) or
+    NULL, as :func:`free_text_identity` says (a test holds the two to each other).
+
+    A regex prefilter runs on the whole column; the runs, the check character and the date are
+    worked out by polars on the few values it lets through.
+    """
+    out = pl.repeat(None, values.len(), dtype=pl.Utf8, eager=True).alias(values.name)
+    frame = pl.DataFrame({"v": values.cast(pl.Utf8)}).with_row_index("i")
+    cand = frame.filter(pl.col("v").str.contains(FREE_ID_PREFILTER))
+    if cand.height == 0:
+        return out
+    r, digits, n, number = pl.col("r"), pl.col("digits"), pl.col("n"), pl.col("number")
+    total = pl.sum_horizontal(
+        number.str.slice(k, 1).cast(pl.Int64, strict=False) * w for k, w in enumerate(WEIGHTS)
+    )
+    expected = (total % 11).replace_strict(dict(enumerate(CHECK_CHARS)), return_dtype=pl.Utf8)
+    is_date = (pl.lit("19") + digits.str.slice(6, 6)).str.to_date("%Y%m%d", strict=False).is_not_null()
+    kinds = (
+        cand.lazy()
+        .select(
+            "i",
+            pl.col("v")
+            .str.replace_many(FULLWIDTH, HALFWIDTH)
+            .str.to_uppercase()
+            .str.extract_all("[0-9]{15,}X?")
+            .alias("r"),
+        )
+        .explode("r")
+        .drop_nulls("r")
+        .with_columns(digits=r.str.strip_suffix("X"))
+        .with_columns(n=digits.str.len_chars())
+        .with_columns(number=pl.when(n == 18).then(digits).when((n == 17) & r.str.ends_with("X")).then(r))
+        .with_columns(
+            id18=number.is_not_null() & (number.str.slice(17, 1) == expected),
+            old15=(n == 15) & is_date,
+        )
+        .group_by("i")
+        .agg(pl.col("id18").any(), pl.col("old15").any())
+        .filter(pl.col("id18") | pl.col("old15"))
+        .collect()
+    )
+    if kinds.height == 0:
+        return out
+    kind = pl.when(pl.col("id18")).then(pl.lit("id18")).otherwise(pl.lit("old15"))
+    found = kinds.select("i", kind.alias("k"))
+    return out.scatter(found["i"], found["k"])
+
+
+def mask_free_text_identities(text: str, key: bytes) -> str:
+    """The text with every identity number (as :func:`free_text_identity` finds them) replaced by
+    ``[identity number removed #<keyed fingerprint>]``: distinct numbers stay distinct, none is readable."""
+
+    def mask(m: re.Match) -> str:
+        run = m.group().translate(_TO_HALF).upper()
+        if _run_kind(run) is None:
+            return m.group()
+        return FREE_ID_MASK.format(
+            hmac.digest(key, b"free-text-id\x00" + run.encode("ascii"), "sha256").hex()[:12]
+        )
+
+    return _RUN.sub(mask, text)

@@ -46,6 +46,23 @@ TEAM_AUDIT_TABLES = (
 # 18 characters of an identity number standing on their own (not inside a longer code or a hex digest)
 ID_PATTERN = r"(^|[^0-9A-Za-z])[0-9]{17}[0-9Xx]([^0-9A-Za-z]|$)"
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+ID_RE = re.compile(ID_PATTERN)
+# columns that say which row a hit is in, when a table has them (their values are shown unless they too
+# look like an identity number); the row's position in the table is always shown
+ROW_KEY_COLUMNS = (
+    "extract",
+    "source_file",
+    "source_row",
+    "reporting_month",
+    "year",
+    "month",
+    "township_code",
+    "village_code",
+    "hospital_code",
+    "asset",
+    "check_name",
+)
+ROWS_NAMED = 5  # at most this many rows of a column are named in the message
 
 
 class PublicationBlocked(Exception):
@@ -245,7 +262,10 @@ def export_parquet(warehouse: Path, served: Path) -> list[Path]:
 def privacy_scan(
     con: duckdb.DuckDBPyConnection, catalog: str, name_fingerprints: set[str], key: bytes
 ) -> list[str]:
-    """Every text column of every table: identity-number patterns, and the names ingestion fingerprinted."""
+    """Every text column of every table: identity-number patterns, and the names ingestion fingerprinted.
+
+    A finding names the table, the column and the rows (their position in the table, 1-based, and
+    their key columns where the table has them), never the value found."""
     found = []
     columns = con.execute(
         "select table_schema, table_name, column_name, data_type from information_schema.columns "
@@ -260,7 +280,11 @@ def privacy_scan(
             f"select count(*) from {ref} where regexp_matches({text}, '{ID_PATTERN}')"
         ).fetchone()[0]
         if hits:
-            found.append(f"{schema}.{table}.{column}: {hits} value(s) shaped like an identity number")
+            rows = _rows_named(con, ref, schema, table, column, text, hits)
+            found.append(
+                f"table {schema}.{table} ({catalog}), column {column}: {hits} value(s) shaped like "
+                f"an identity number (not shown), at {rows}"
+            )
         if name_fingerprints:
             runs = {
                 run
@@ -275,3 +299,33 @@ def privacy_scan(
             if leaked:
                 found.append(f"{schema}.{table}.{column}: {leaked} known personal name(s)")
     return found
+
+
+def _rows_named(
+    con: duckdb.DuckDBPyConnection, ref: str, schema: str, table: str, column: str, text: str, hits: int
+) -> str:
+    """'row 3 (source_file=..., source_row=7), row 9 (...)': the first rows of ``ref`` whose ``text``
+    holds an identity-number pattern, by position and key columns, never by the value itself."""
+    catalog = ref.split(".", 1)[0]
+    names = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_catalog = ? and table_schema = ? and table_name = ?",
+            [catalog, schema, table],
+        ).fetchall()
+    }
+    keys = [k for k in ROW_KEY_COLUMNS if k in names and k != column]
+    key_sql = "".join(f', "{k}"::varchar' for k in keys)
+    found = con.execute(
+        f"select rowid + 1{key_sql} from {ref} where regexp_matches({text}, '{ID_PATTERN}') "
+        f"order by rowid limit {ROWS_NAMED}"
+    ).fetchall()
+    named = []
+    for position, *values in found:
+        shown = [
+            f"{k}={v}" for k, v in zip(keys, values, strict=True) if v is not None and not ID_RE.search(v)
+        ]
+        named.append(f"row {position}" + (f" ({', '.join(shown)})" if shown else ""))
+    more = f" and {hits - len(found)} more" if hits > len(found) else ""
+    return ", ".join(named) + more

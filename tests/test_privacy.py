@@ -104,3 +104,51 @@ def test_scanner_finds_a_planted_number(tmp_path, value):
     (tmp_path / "x").mkdir()
     pl.DataFrame({"a": [f"note {value}"]}).write_parquet(tmp_path / "x" / "p.parquet")
     assert scan(tmp_path, set()) != []
+
+
+def test_the_publication_scan_names_table_column_and_row_never_the_value():
+    from dagster_project.publish import privacy_scan
+
+    value = "331003198801010021"
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as pub")
+    con.execute("create schema pub.audit")
+    con.execute(
+        "create table pub.audit.quarantine_rows (extract varchar, source_file varchar, source_row bigint, "
+        "reasons varchar, record varchar)"
+    )
+    con.executemany(
+        "insert into pub.audit.quarantine_rows values (?, ?, ?, ?, ?)",
+        [
+            ["finance_fee_payments", "finance/2012-03/fee_payments.csv", 2, "r", '{"receipt_no": "P1"}'],
+            [
+                "finance_fee_payments",
+                "finance/2012-03/fee_payments.csv",
+                7,
+                "r",
+                f'{{"receipt_no": "{value}"}}',
+            ],
+            ["finance_fee_payments", value, 9, "r", "{}"],  # a key column holding one is not shown either
+        ],
+    )
+    con.execute("create schema pub.marts")
+    con.execute("create table pub.marts.notes (village_code varchar, tags varchar[])")
+    con.execute(
+        "insert into pub.marts.notes values ('331003001001', ['a']), ('331003001201', ['b', ?])", [value]
+    )
+    found = privacy_scan(con, "pub", set(), b"k")
+    assert len(found) == 3, found
+    record, source_file, tags = found
+    assert "table audit.quarantine_rows" in record and "column record" in record
+    assert (
+        "row 2 (extract=finance_fee_payments, source_file=finance/2012-03/fee_payments.csv, source_row=7)"
+        in record
+    )
+    assert (
+        "column source_file" in source_file
+        and "row 3 (extract=finance_fee_payments, source_row=9)" in source_file
+    )
+    assert (
+        "table marts.notes" in tags and "column tags" in tags and "row 2 (village_code=331003001201)" in tags
+    )
+    assert all("identity number" in m and value not in m for m in found)

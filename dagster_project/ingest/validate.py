@@ -2,7 +2,10 @@
 
 The frame pandera sees never holds a clear identity number: identity columns are
 replaced by a status code and the person_key before validation, so failure cases,
-quarantine and logs cannot repeat one.
+quarantine and logs cannot repeat one. Every other field is scanned for identity numbers
+typed into it (``pii.free_text_identities``): such a row is quarantined with the field named,
+and the number is masked (``pii.mask_free_text_identities``) before validation, so the
+quarantined row does not hold it either.
 """
 
 from __future__ import annotations
@@ -25,10 +28,17 @@ from dagster_project.ingest.parse import (
     parse_int,
     parse_timestamp,
 )
-from dagster_project.pii import ID_STATUS_MESSAGES, pseudonymise
+from dagster_project.pii import (
+    FREE_ID_MESSAGES,
+    ID_STATUS_MESSAGES,
+    free_text_identities,
+    mask_free_text_identities,
+    pseudonymise,
+)
 from dagster_project.schemas.contract import MEASURE_TYPES, ExtractSpec, Field
 
 ID_STATUS = "__id_status"
+FREE_ID = "__free_id"  # a non-identity field: "ok", or the kind of identity number found in it (see prepare)
 PARSED = "__parsed"
 
 MEASURE_DTYPE = pl.List(
@@ -319,6 +329,10 @@ def build_schema(spec: ExtractSpec, ctx: BatchContext) -> pa.DataFrameSchema:
             columns[f.name] = pa.Column(pl.Utf8, nullable=not f.required, checks=_field_checks(spec, f, ctx))
         if f.kind == "timestamp":
             columns[f.name + PARSED] = pa.Column(pl.Datetime("us", "UTC"), nullable=True)
+        if f.kind != "identity":
+            columns[f.name + FREE_ID] = pa.Column(
+                pl.Utf8, checks=[pa.Check.isin(["ok"], name="identity_in_text", error=f"{f.label}")]
+            )
     frame_checks = []
     for rule, message in spec.row_rules:
         if rule == "registered_before_birth":
@@ -341,8 +355,9 @@ class Split:
 
 
 def prepare(spec: ExtractSpec, raw: pl.DataFrame, ctx: BatchContext, key: bytes) -> tuple[pl.DataFrame, list]:
-    """Replace identity numbers by (status, person_key); pre-parse timestamps and measures; the end
-    of each row's reporting month as a date and as the first instant after it."""
+    """Replace identity numbers by (status, person_key); find and mask identity numbers typed into
+    any other field (its raw text, before anything is parsed); pre-parse timestamps and measures;
+    the end of each row's reporting month as a date and as the first instant after it."""
     first = pl.col("file_month").str.to_date("%Y-%m")
     df = raw.with_columns(
         first.dt.month_end().alias(MONTH_END),
@@ -354,6 +369,13 @@ def prepare(spec: ExtractSpec, raw: pl.DataFrame, ctx: BatchContext, key: bytes)
     )
     measures: list = []
     for f in spec.fields:
+        if f.kind != "identity":
+            found = free_text_identities(df[f.name])
+            df = df.with_columns(found.fill_null("ok").alias(f.name + FREE_ID))
+            if found.null_count() < found.len():
+                flagged = df[f.name].filter(found.is_not_null()).unique().to_list()
+                masked = {v: mask_free_text_identities(v, key) for v in flagged}
+                df = df.with_columns(pl.col(f.name).replace(masked))
         if f.kind == "identity":
             status, pkey = pseudonymise(df[f.name], key)
             df = df.with_columns(status.alias(f.name + ID_STATUS), pkey.alias(f.name))
@@ -401,6 +423,9 @@ def _reason(spec: ExtractSpec, fc: dict) -> str:
     if column and column.endswith(ID_STATUS):
         f = spec.field(column[: -len(ID_STATUS)])
         return f"{f.label}: {ID_STATUS_MESSAGES.get(value, 'is invalid')}"
+    if column and column.endswith(FREE_ID):
+        f = spec.field(column[: -len(FREE_ID)])
+        return f"{f.label}: {FREE_ID_MESSAGES.get(value, 'holds an identity number: not stored')}"
     if column and column in {f.name for f in spec.fields}:
         f = spec.field(column)
         if check == "not_nullable":
