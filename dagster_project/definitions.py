@@ -17,7 +17,7 @@ from dagster_project.dbt_assets import dbt_models, dbt_resource
 from dagster_project.jobs import pfpw_nightly
 from dagster_project.resources import PfpwPaths
 from dagster_project.schedules import nightly_schedule
-from dagster_project.sensors import landing_zone_sensor
+from dagster_project.sensors import dead_runs_sensor, landing_zone_sensor
 
 PUBLISHED = [k for k in dbt_models.keys if k.path[0] in ("marts", "audit")]
 
@@ -35,6 +35,6 @@ defs = dg.Definitions(
     asset_checks=[*LEDGER_CHECKS, *GX_CHECKS],
     jobs=[pfpw_nightly],
     schedules=[nightly_schedule],
-    sensors=[landing_zone_sensor],
+    sensors=[landing_zone_sensor, dead_runs_sensor],
     resources={"paths": PfpwPaths(), "dbt": dbt_resource},
 )

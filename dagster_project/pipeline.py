@@ -118,6 +118,7 @@ def run_pipeline(
     """
     from dagster._core.utils import make_new_run_id
 
+    from dagster_project.dead_runs import fail_dead_runs, process_tags
     from dagster_project.jobs import nightly_request
 
     start = time.monotonic()
@@ -125,6 +126,9 @@ def run_pipeline(
     executor = executor or settings.executor()
     workers = workers or settings.workers()
     instance = instance or dg.DagsterInstance.get()
+    # runs whose process died without reporting (killed, out of memory) are not left STARTED
+    for dead, reason in fail_dead_runs(instance, by=f"`pfpw run` (pid {os.getpid()})"):
+        print(f"pfpw run: marked run {dead} FAILED: {reason}", file=out or sys.stdout, flush=True)
     with run_lock(warehouse):
         current = state.current_state(sources, key)
         published = state.nothing_new(warehouse, current)
@@ -163,7 +167,7 @@ def run_pipeline(
             else:
                 result = job.execute_in_process(
                     instance=instance,
-                    tags=request.tags,
+                    tags={**request.tags, **process_tags()},  # the process running it (dead_runs.py)
                     raise_on_error=False,
                     run_id=run_id,
                     run_config=None if verbose else QUIET_LOGS,
@@ -184,6 +188,7 @@ def execute_multiprocess(
     """
     from dagster._core.execution.api import execute_run
 
+    from dagster_project.dead_runs import process_tags
     from dagster_project.jobs import multiprocess_config, nightly_job
 
     if instance.is_ephemeral:
@@ -197,7 +202,7 @@ def execute_multiprocess(
         job_def=recon.get_definition(),
         run_id=run_id,
         run_config=config,
-        tags=request.tags,
+        tags={**request.tags, **process_tags()},  # the run worker: this process (dead_runs.py)
         asset_selection=frozenset(request.selection) if request.selection else None,
         job_code_origin=recon.get_python_origin(),
     )

@@ -9,6 +9,9 @@ publication's requests nothing. Otherwise it requests the nightly job, planned l
 night (``jobs.nightly_request``: only what depends on the changed parts when the warehouse
 still holds the last publication exactly, else everything), keyed by the content state so
 that one state is never run twice.
+
+The dead-runs sensor (on by default, every minute): marks failed the runs of this host whose process
+died without reporting, so that none is left STARTED holding the queue's writer slot (``dead_runs.py``).
 """
 
 from __future__ import annotations
@@ -69,3 +72,25 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, paths: PfpwPaths):
         ],
         cursor=settled,
     )
+
+
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Marks failed the runs of this host whose process died without reporting (killed, out of "
+    "memory): no run is left STARTED, nor holds the queue's warehouse-writer slot (dead_runs.py).",
+)
+def dead_runs_sensor(context: dg.SensorEvaluationContext):
+    from dagster_project.dead_runs import fail_dead_runs, untagged_active_runs
+
+    failed = fail_dead_runs(context.instance, by="the dead_runs_sensor")
+    for run_id, reason in failed:
+        context.log.warning(f"run {run_id} marked FAILED: {reason}")
+    said = (
+        f"marked {len(failed)} run(s) FAILED whose process is gone: {', '.join(r for r, _ in failed)}"
+        if failed
+        else "no run of this host with its process gone"
+    )
+    if untagged := untagged_active_runs(context.instance):
+        said += f"; {len(untagged)} active run(s) name no process, left alone: {', '.join(untagged[:5])}"
+    return dg.SkipReason(said)

@@ -19,6 +19,7 @@ def test_definitions_validate():
     assert defs.resolve_schedule_def("nightly_schedule").cron_schedule == "0 2 * * *"
     assert defs.resolve_schedule_def("nightly_schedule").execution_timezone == "Asia/Shanghai"
     assert defs.resolve_sensor_def("landing_zone_sensor")
+    assert defs.resolve_sensor_def("dead_runs_sensor")  # issue 24: runs whose process died are failed
 
 
 def _keys(graph, first):

@@ -6,7 +6,7 @@ the ingestion code or dagster-dbt (see ``pipeline.py``).
 
 import dagster as dg
 
-from dagster_project import settings, state
+from dagster_project import dead_runs, settings, state
 from dagster_project.assets.keys import STATE_KEY
 from dagster_project.resources import PfpwPaths
 
@@ -24,6 +24,7 @@ REBUILD_TAG = "pfpw/rebuild_from"  # set on incremental runs: the landing-zone p
     op_tags={"pfpw/stage": "state"},
 )
 def landing_zone_state(context: dg.AssetExecutionContext, paths: PfpwPaths) -> dg.MaterializeResult:
+    record_run_process(context)
     now = state.current_state(paths.sources, settings.pii_key())
     state.record_run_state(paths.warehouse, context.run.run_id, now)
     pub = state.last_publication(paths.warehouse)
@@ -54,3 +55,20 @@ def landing_zone_state(context: dg.AssetExecutionContext, paths: PfpwPaths) -> d
             "last_publication": pub["run_id"] if pub else "none",
         }
     )
+
+
+def record_run_process(context: dg.AssetExecutionContext) -> None:
+    """The process that executes this run, as run tags, when whoever created the run did not record it
+    (`pfpw run` does; the daemon and the UI do not): what ``dead_runs.fail_dead_runs`` checks.
+
+    In-process executor: this step's process is the run worker. Multiprocess executor: the run worker is
+    found from this step process through /proc (``dead_runs.run_worker_pid``); where it cannot be, nothing
+    is recorded and the run is not checked (a step process's own pid would end before the run).
+    """
+    if dead_runs.PID_TAG in context.run.tags:
+        return
+    execution = (context.run.run_config or {}).get("execution") or {}
+    multiprocess = ((execution.get("config") or {}).get("mode")) == "multiprocess"
+    pid = dead_runs.run_worker_pid(multiprocess)
+    if pid is not None:
+        context.instance.add_run_tags(context.run.run_id, dead_runs.process_tags(pid))
