@@ -34,7 +34,11 @@ $(VENV)/.installed: pyproject.toml uv.lock
 run: install  ## ingest sources/, build, audit and publish warehouse/serving.duckdb
 	$(BIN)/pfpw run --sources $(PFPW_SOURCES_DIR) --warehouse $(PFPW_WAREHOUSE_DIR)
 
-test: install lint  ## lint, then the whole test suite
+test: install lint  ## lint, then what a change needs to be trusted: every test but the slow tier (docs/tests.md)
+	$(BIN)/pytest -n 2 --dist loadgroup --no-loadscope-reorder -m "not slow"
+
+.PHONY: test-all
+test-all: install lint  ## lint, then every test (Spark parity, Superset, daemon, both random nights, ...): .ci/run
 	$(BIN)/pytest -n 2 --dist loadgroup --no-loadscope-reorder
 
 lint: install

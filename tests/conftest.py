@@ -35,6 +35,30 @@ LONG_UNITS = (
 )
 
 
+# The tiers (docs/tests.md), in this one place. `make test` runs `-m "not slow"` (FAST_TIER): lint, the unit tests,
+# the sample run end to end with the golden figures and every test reading it, the UI, one random-night sequence;
+# `make test-all` (what .ci/run runs) runs every test. Marked `slow`, so run by `make test-all` only: each test
+# whose xdist group, module or node id is named here (seconds of one worker as in LONG_UNITS). A group named
+# in part (sample_run: test_bi) still builds its fixture once for the tests of the fast tier.
+FAST_TIER = "not slow"
+SLOW = (
+    "spark_parity",  # ~830 s: the Spark builds (.spark-venv)
+    "tests/test_bi.py",  # ~60-70 s in the sample_run group: Superset (.bi-venv)
+    "tests/test_nightly_invariant.py::test_random_nights_equal_a_fresh_build[23]",  # ~535 s: [39] is in the fast tier
+    "small_run",  # ~330 s: what `pfpw run` prints, nothing new, a corrected file, re-keying, on their own runs
+    "two_districts",  # ~320 s: the multiprocess executor against the in-process one
+    "daemon",  # ~280 s: a real dagster-daemon
+    "hostile_run",  # ~80-160 s: one pfpw run over every hostile delivery (each is also a fast unit test)
+    "tests/test_deliveries.py::test_a_real_run_serves_the_statuses_and_warns_per_agency",  # ~110 s
+    "tests/test_ui_door.py::test_make_serve_asks_for_the_password_and_keeps_the_webserver_on_loopback",  # nginx
+    "tests/test_dead_runs.py::test_a_killed_pfpw_run_is_failed_by_the_next_one_which_succeeds",  # two runs
+)
+# every unit collected and every entry of SLOW that named a test, before `-m` deselects any (tests/test_xdist_groups.py
+# and tests/test_tiers.py check, in a run of the whole suite, that every name still names something)
+COLLECTED_UNITS = pytest.StashKey[list]()
+MATCHED_SLOW = pytest.StashKey[set]()
+
+
 def xdist_unit(item: pytest.Item) -> str:
     """What pytest-xdist's loadgroup schedules as one unit: the test's group, else the test itself."""
     for mark in item.iter_markers("xdist_group"):
@@ -42,9 +66,29 @@ def xdist_unit(item: pytest.Item) -> str:
     return item.nodeid.split("@")[0]
 
 
-def pytest_collection_modifyitems(config, items):  # noqa: ARG001 (pytest's hook signature)
+def tier_entries(item: pytest.Item) -> list[str]:
+    """The entries of SLOW that name this test: its xdist group, its module or its node id."""
+    nodeid = item.nodeid.split("@")[0]
+    unit = xdist_unit(item)
+    return [e for e in SLOW if e in (unit, nodeid) or nodeid.startswith(e + "::")]
+
+
+def pytest_collection_modifyitems(config, items):
+    # conftest's hook runs before pytest's own, which deselects by `-m`: the marks added here are seen
     rank = {unit: i for i, unit in enumerate(LONG_UNITS)}
     items.sort(key=lambda item: rank.get(xdist_unit(item), len(rank)))  # stable: a group keeps its order
+    config.stash[COLLECTED_UNITS] = list(dict.fromkeys(xdist_unit(item) for item in items))
+    config.stash[MATCHED_SLOW] = matched = set()
+    for item in items:
+        if entries := tier_entries(item):
+            matched.update(entries)
+            item.add_marker(pytest.mark.slow)
+
+
+def whole_suite(config: pytest.Config) -> bool:
+    """The run collected the whole suite (`make test` or `make test-all`), whatever `-m` then deselected."""
+    option = config.option
+    return not (option.file_or_dir or option.keyword) and option.markexpr in ("", FAST_TIER)
 
 
 @pytest.fixture(autouse=True)

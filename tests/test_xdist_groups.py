@@ -20,7 +20,7 @@ def test_the_xdist_group_of_a_test_is_honoured(request):
 def test_the_longest_units_are_handed_out_first(request):
     """xdist schedules the units in collection order (`--no-loadscope-reorder`): the long ones come first, in
     the order of conftest.LONG_UNITS, so no long unit starts when the rest of the suite is nearly done."""
-    from tests.conftest import LONG_UNITS, xdist_unit
+    from tests.conftest import COLLECTED_UNITS, LONG_UNITS, whole_suite, xdist_unit
 
     if getattr(request.config.option, "dist", "no") != "no":
         assert request.config.getoption("loadscopereorder") is False, (
@@ -29,7 +29,8 @@ def test_the_longest_units_are_handed_out_first(request):
     units = list(dict.fromkeys(xdist_unit(item) for item in request.session.items))
     collected = [u for u in LONG_UNITS if u in units]
     assert units[: len(collected)] == collected
-    option = request.config.option
-    if not (option.file_or_dir or option.keyword or option.markexpr):
-        # the whole suite: every unit named exists (a renamed test or group would silently lose its place)
-        assert collected == list(LONG_UNITS)
+    if whole_suite(request.config):
+        # the whole suite (`make test-all`, or `make test` before `-m` deselected the slow tier): every unit named
+        # exists (a renamed test or group would silently lose its place)
+        every_unit = request.config.stash[COLLECTED_UNITS]
+        assert [u for u in LONG_UNITS if u in every_unit] == list(LONG_UNITS)
