@@ -26,10 +26,23 @@ MAX_UNZIPPED = 256 * 1024 * 1024
 MAX_CELLS = 5_000_000  # a township's monthly workbook holds a few thousand (PFPW_MAX_WORKBOOK_CELLS)
 EXCEL_MAX_ROWS, EXCEL_MAX_COLUMNS = 1_048_576, 16_384
 
-_REF = re.compile(rb'\s(?:r|ref|sqref)\s*=\s*["\']([^"\']{1,200})["\']')
-_CELL = re.compile(rb"\$?([A-Za-z]{1,4})?\$?([0-9]{1,10})?")
-_COUNT = re.compile(rb'\s(?:count|uniqueCount)\s*=\s*["\']\s*([0-9]{1,20})\s*["\']')
-_CELL_TAG = re.compile(rb"<(?:[A-Za-z0-9_]+:)?c[\s>/]")
+# cell references (<c r="B3">), row numbers (<row r="3">), ranges (<dimension ref="A1:J24">, sqref="A1 B2:C3"),
+# with a literal start so that the regex engine skips ahead (a township's workbook costs ~0.5 ms); XML also
+# allows blanks around '=' (r = "A1"): a part that has any is read with the slower, tolerant patterns
+_FAST = (
+    re.compile(rb' r=["\']\$?([A-Za-z]{1,4})\$?([0-9]{1,10})["\']'),
+    re.compile(rb' r=["\']([0-9]{1,10})["\']'),
+    re.compile(rb'ref=["\']([^"\']{1,4000})["\']'),
+)
+_TOLERANT = (
+    re.compile(rb'\sr\s*=\s*["\']\$?([A-Za-z]{1,4})\$?([0-9]{1,10})["\']'),
+    re.compile(rb'\sr\s*=\s*["\']([0-9]{1,10})["\']'),
+    re.compile(rb'ref\s*=\s*["\']([^"\']{1,4000})["\']'),
+)
+# what sends a part to the tolerant patterns: a blank beside '=', or an attribute after a tab or a line break
+_UNUSUAL = (b" =", b"= ", b"\t", b"\n=", b"=\n", b"\r")
+_RANGE_CELL = re.compile(rb"\$?([A-Za-z]{1,4})?\$?([0-9]{1,10})?")
+_COUNT = re.compile(rb'ount\s*=\s*["\']\s*([0-9]{1,20})\s*["\']')  # count=, uniqueCount=
 
 
 class FileRejected(Exception):
@@ -52,18 +65,20 @@ def column_letters(n: int) -> str:
 
 
 def _extent(xml: bytes) -> tuple[int, int]:
-    """The largest row and column any reference of an XML part names."""
-    max_row = max_col = 0
-    for value in set(_REF.findall(xml)):
+    """The largest row and column any reference of an XML part names (findall in C: a township's
+    workbook costs well under a millisecond)."""
+    cell_ref, row_ref, range_ref = _TOLERANT if any(p in xml for p in _UNUSUAL) or b"\nr" in xml else _FAST
+    cells = cell_ref.findall(xml)
+    letters = {c for c, _r in cells}
+    rows = [r for _c, r in cells] + row_ref.findall(xml)
+    for value in range_ref.findall(xml):
         for token in re.split(rb"[\s:]+", value):
-            m = _CELL.fullmatch(token)
-            if not m:
-                continue  # r:id="rId1" and the like are not references
-            letters, digits = m.groups()
-            if letters:
-                max_col = max(max_col, column_number(letters.decode()))
-            if digits:
-                max_row = max(max_row, int(digits))
+            m = _RANGE_CELL.fullmatch(token)
+            if m:
+                letters.add(m[1] or b"")
+                rows.append(m[2] or b"0")
+    max_row = max(map(int, rows), default=0)
+    max_col = max((column_number(c.decode()) for c in letters if c), default=0)
     return max_row, max_col
 
 
@@ -109,7 +124,8 @@ def check(data: bytes, max_cells: int = MAX_CELLS) -> None:
 
 
 def _check_part(name: str, xml: bytes, max_cells: int) -> None:
-    rows, cols = _extent(xml)
+    # the cells of a sheet (a worksheet's sheetData; its dimension) are what the reader allocates for
+    rows, cols = _extent(xml) if b"sheetData" in xml or b"dimension" in xml else (0, 0)
     if rows > EXCEL_MAX_ROWS or cols > EXCEL_MAX_COLUMNS:
         raise FileRejected(
             f"{name} refers to cell {column_letters(cols) or 'A'}{rows}, outside any Excel sheet"
@@ -123,6 +139,6 @@ def _check_part(name: str, xml: bytes, max_cells: int) -> None:
     counts = [int(c) for c in _COUNT.findall(xml)]
     if counts and max(counts) > max_cells:
         raise FileRejected(f"{name} declares {max(counts):,} entries: over the bound of {max_cells:,} cells")
-    cells = len(_CELL_TAG.findall(xml))
+    cells = xml.count(b"<c") + xml.count(b":c")  # an upper bound of the <c> elements (namespaced too)
     if cells > max_cells:
         raise FileRejected(f"{name} holds {cells:,} cells: over the bound of {max_cells:,} cells")
