@@ -52,6 +52,7 @@ SLOW = (
     "tests/test_deliveries.py::test_a_real_run_serves_the_statuses_and_warns_per_agency",  # ~110 s
     "tests/test_ui_door.py::test_make_serve_asks_for_the_password_and_keeps_the_webserver_on_loopback",  # nginx
     "tests/test_dead_runs.py::test_a_killed_pfpw_run_is_failed_by_the_next_one_which_succeeds",  # two runs
+    "tests/test_postgres_instance.py::test_the_daemon_runs_a_sensor_night_on_postgresql_and_the_ui_shows_it",
 )
 # every unit collected and every entry of SLOW that named a test, before `-m` deselects any (tests/test_xdist_groups.py
 # and tests/test_tiers.py check, in a run of the whole suite, that every name still names something)
