@@ -66,20 +66,35 @@ WEBSERVER := $(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(UI_INT
 DAEMON := $(BIN)/dagster-daemon run -w workspace.yaml
 PROXY := $(BIN)/python deploy/proxy/serve_proxy.py --host "$(UI_HOST)" --port $(UI_PORT) \
   --upstream 127.0.0.1:$(UI_INTERNAL_PORT) --user "$(PFPW_UI_USER)" --dir "$(DAGSTER_HOME)/proxy"
+# The instance's run, event-log and schedule storage in PostgreSQL (docs/postgres.md), written into
+# $(DAGSTER_HOME)/dagster.yaml at every start from deploy/dagster.yaml and deploy/dagster-postgres.yaml:
+# PFPW_DAGSTER_PG_URL names an existing server (postgresql+psycopg2://user:password@host:port/db); without it a
+# local cluster in PG_DIR (deploy/postgres/pg.sh: initialised once, as the postgres user when root, on a unix
+# socket in PG_DIR only) is started before the three and stopped after them. Its DAGSTER_HOME is the one the
+# environment or the command line names (on a production host the same for `pfpw run`), else .dagster-serve:
+# a clone's .dagster stays the embedded SQLite instance of `make run` and `make ui`.
+PG_DIR ?= $(CURDIR)/.pg
+PG_PORT ?= 5432
+PG := deploy/postgres/pg.sh
+PG_LOCAL := $(if $(PFPW_DAGSTER_PG_URL),,local)
+SERVE_HOME := $(if $(filter file,$(origin DAGSTER_HOME)),$(CURDIR)/.dagster-serve,$(DAGSTER_HOME))
+serve: export DAGSTER_HOME := $(SERVE_HOME)
 
 serve: install  ## production webserver + daemon behind a password (http://$(UI_HOST):$(UI_PORT)); needs the real PFPW_PII_KEY
 	@case "$$PFPW_PII_KEY" in ""|"$(SAMPLE_PII_KEY)"|change-me*) \
 	  echo "make serve: set PFPW_PII_KEY to the production key (empty, the sample's public key and change-me are refused)" >&2; \
 	  exit 2;; esac
 	@$(PROXY) check
-	mkdir -p "$(DAGSTER_HOME)" && { [ -e "$(DAGSTER_HOME)/dagster.yaml" ] || cp deploy/dagster.yaml "$(DAGSTER_HOME)/"; }
-	@echo "$(PROXY) run &"; echo "$(WEBSERVER) &"; echo "$(DAEMON) &"; \
+	@$(BIN)/python deploy/postgres/instance.py --home "$(DAGSTER_HOME)" $(if $(PG_LOCAL),--url "$$($(PG) url "$(PG_DIR)" $(PG_PORT))")
+	@$(if $(PG_LOCAL),$(PG) start "$(PG_DIR)" $(PG_PORT) || exit 1;) \
+	echo "$(PROXY) run &"; echo "$(WEBSERVER) &"; echo "$(DAEMON) &"; \
 	stopping=0; trap 'stopping=1; kill -TERM $$proxy $$web $$daemon 2>/dev/null' INT TERM; \
 	$(PROXY) run & proxy=$$!; \
 	$(WEBSERVER) & web=$$!; \
 	$(DAEMON) & daemon=$$!; \
 	while kill -0 $$proxy 2>/dev/null && kill -0 $$web 2>/dev/null && kill -0 $$daemon 2>/dev/null; do sleep 1; done; \
 	kill -TERM $$proxy $$web $$daemon 2>/dev/null; wait; \
+	$(if $(PG_LOCAL),$(PG) stop "$(PG_DIR)";) \
 	if [ $$stopping = 0 ]; then echo "make serve: the proxy, the webserver or the daemon exited, all are stopped" >&2; exit 1; fi
 
 sample: install  ## regenerate the committed sample landing zone (deterministic)
