@@ -26,6 +26,8 @@ LONG_UNITS = (
     "small_run",  # ~330 s
     "two_districts",  # ~320 s
     "daemon",  # ~280 s
+    "postgres",  # ~250 s: a real cluster, the daemon's sensor night on it
+    "dead_runs",  # ~70-165 s: a pfpw run killed, then the next one
     "hostile_run",  # ~80-160 s: one pfpw run over every hostile delivery at once
     "ui_door",  # ~50-100 s: make serve behind its proxy
     "tests/test_deliveries.py::test_a_real_run_serves_the_statuses_and_warns_per_agency",  # ~110 s
