@@ -310,15 +310,15 @@ def test_chromium_renders_every_chart_offline(report, tmp_path):
 def test_charts_unchanged_since_the_last_page_are_not_rendered_again(report, tmp_path, monkeypatch):
     """The page's charts are kept in report/.charts by digest: a second page of the same served file
     renders none, a year whose figures differ renders its own, and the folder keeps only the page's."""
-    from dagster_project.report import charts
+    from dagster_project.report import svg
 
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()
     shutil.copy(report["warehouse"] / "serving.duckdb", warehouse / "serving.duckdb")
     rendered = []
-    real = charts._render_all
+    real = svg._render_all
     monkeypatch.setattr(
-        charts, "_render_all", lambda items, workers=None: rendered.append(len(items)) or real(items)
+        svg, "_render_all", lambda items, workers=None: rendered.append(len(items)) or real(items)
     )
 
     first = build_report(warehouse, pdf=False).html.read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The report's charts: Vega-Lite specs of mart rows, rendered to inline SVG by vl-convert (offline, no script).
+"""The report's charts: Vega-Lite specs of mart rows, rendered to inline SVG by vl-convert (offline, no script; svg.py).
 
 Every value plotted is a mart column as the mart holds it (the chart rounds nothing: its axes and
 labels format for display only). The SVG keeps its text as text, in the page's CJK font family.
@@ -7,62 +7,24 @@ labels format for display only). The SVG keeps its text as text, in the page's C
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass
-from pathlib import Path
 
-VL_VERSION = "5.21"  # the Vega-Lite release the specs are written for (vl-convert bundles several)
-FONT = (
-    '"Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei", '
-    '"PingFang SC", "Heiti SC", sans-serif'
+from dagster_project.report.chart_style import (  # noqa: F401  (FONT, CONFIG, GREY: importable from here as before)
+    BLUE,
+    CONFIG,
+    FONT,
+    GREY,
+    LIGHT_BLUE,
+    ORANGE,
+    RED,
+    STEP,
+    Chart,
+    frame,
+    township_axis,
+    year_colors,
 )
-BLUE, LIGHT_BLUE, RED, ORANGE, GREY = "#3b6ea8", "#a9c4e4", "#d1495b", "#e8a33d", "#888888"
-STEP = {"step": 44}  # pixels a township: 19 townships fill the page, 3 do not stretch
-CONFIG = {
-    "font": FONT,
-    "view": {"stroke": None},
-    "axis": {"labelFontSize": 11, "titleFontSize": 12, "titleFontWeight": "normal"},
-    "legend": {"labelFontSize": 11, "titleFontSize": 11, "orient": "top"},
-    "header": {"labelFontSize": 12, "titleFontSize": 12},
-    "title": {"fontSize": 14, "anchor": "start", "fontWeight": "bold"},
-}
 
-
-@dataclass
-class Chart:
-    slug: str
-    title: str
-    spec: dict
-    sources: list[str]  # mart.column, as printed under the figure
-    note: str = ""
-
-
-def _base(title: str, **spec) -> dict:
-    return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",  # a name, never fetched
-        "title": title,
-        "background": "white",
-        "padding": 8,
-        "config": CONFIG,
-        **spec,
-    }
-
-
-def _year_colors(n: int) -> dict:
-    """The report year darkest, earlier years lighter."""
-    return (
-        {"range": [LIGHT_BLUE, BLUE][-n:]} if n <= 2 else {"scheme": {"name": "blues", "extent": [0.3, 0.9]}}
-    )
-
-
-def _township_axis(order: list[str]) -> dict:
-    return {
-        "field": "township",
-        "type": "nominal",
-        "sort": order,
-        "title": None,
-        "axis": {"labelAngle": -40, "labelFontSize": 11},
-    }
+# rendering (and its cache) lives in svg.py; its public names stay importable from here
+from dagster_project.report.svg import VL_VERSION, render_many, render_svg  # noqa: F401
 
 
 def births_and_sex_ratio(rows: list[dict], year: int) -> Chart:
@@ -72,12 +34,12 @@ def births_and_sex_ratio(rows: list[dict], year: int) -> Chart:
         for r in rows
     ]
     order = [r["township_name"] for r in rows]
-    spec = _base(
+    spec = frame(
         f"{year}年各乡镇（街道）出生人数与出生人口性别比",
         data={"values": values},
         width=STEP,
         height=260,
-        encoding={"x": _township_axis(order)},
+        encoding={"x": township_axis(order)},
         layer=[
             {
                 "mark": {"type": "bar", "color": BLUE, "width": {"band": 0.7}},
@@ -127,7 +89,7 @@ def planned_birth_rate(rows: list[dict], district_rate: float | None, year: int)
             "data": {"values": values},
             "mark": {"type": "bar", "color": BLUE, "clip": True, "width": {"band": 0.7}},
             "encoding": {
-                "x": {**_township_axis([]), "sort": "-y"},
+                "x": {**township_axis([]), "sort": "-y"},
                 "y": {
                     "field": "rate",
                     "type": "quantitative",
@@ -161,7 +123,7 @@ def planned_birth_rate(rows: list[dict], district_rate: float | None, year: int)
                 },
             },
         ]
-    spec = _base(
+    spec = frame(
         f"{year}年各乡镇（街道）计划生育率（虚线：全区）",
         width=STEP,
         height=240,
@@ -192,7 +154,7 @@ def fee_rates(rows: list[dict], year: int) -> Chart:
         if r.get(column) is not None
     ]
     years = sorted({v["year"] for v in values})
-    spec = _base(
+    spec = frame(
         f"各乡镇（街道）社会抚养费立案率、征收率、符合率（{year - 1}年与{year}年）",
         data={"values": values},
         facet={
@@ -214,7 +176,7 @@ def fee_rates(rows: list[dict], year: int) -> Chart:
             "height": 130,
             "mark": {"type": "bar"},
             "encoding": {
-                "x": _township_axis(order),
+                "x": township_axis(order),
                 "xOffset": {"field": "year", "type": "nominal", "sort": years},
                 "y": {"field": "value", "type": "quantitative", "title": "%"},
                 "color": {
@@ -222,7 +184,7 @@ def fee_rates(rows: list[dict], year: int) -> Chart:
                     "type": "nominal",
                     "sort": years,
                     "title": None,
-                    "scale": _year_colors(len(years)),
+                    "scale": year_colors(len(years)),
                 },
             },
         },
@@ -256,7 +218,7 @@ def enforcement_by_year(rows: list[dict]) -> Chart:
         "type": "nominal",
         "sort": years,
         "title": None,
-        "scale": _year_colors(len(years)),
+        "scale": year_colors(len(years)),
     }
 
     def panel(measures, title, axis_title, fmt):
@@ -296,7 +258,7 @@ def enforcement_by_year(rows: list[dict]) -> Chart:
             ],
         }
 
-    spec = _base(
+    spec = frame(
         "执法措施（各年度）",
         hconcat=[
             panel(ENFORCEMENT_COUNTS, "案件（件）与司法拘留（人）", "件 / 人", ",d"),
@@ -334,14 +296,14 @@ def stations_by_township(rows: list[dict], coverage: float | None, year: int) ->
     title = f"{year}年12月31日各乡镇（街道）计划生育服务站"
     if coverage is not None:
         title += f"（乡镇覆盖率 {num(coverage, 2)}%）"
-    spec = _base(
+    spec = frame(
         title,
         data={"values": values},
         width=STEP,
         height=180,
         mark={"type": "bar", "width": {"band": 0.7}},
         encoding={
-            "x": {**_township_axis(order), "scale": {"domain": order}},
+            "x": {**township_axis(order), "scale": {"domain": order}},
             "y": {
                 "field": "stations",
                 "type": "quantitative",
@@ -390,7 +352,7 @@ def births_by_year(rows: list[dict]) -> Chart:
             "scale": {"range": [BLUE, RED]},
         },
     }
-    spec = _base(
+    spec = frame(
         "各年度出生人数与政策外出生人数",
         data={"values": values},
         width=max(240, 160 * len(rows)),
@@ -417,88 +379,3 @@ def births_by_year(rows: list[dict]) -> Chart:
         ],
         "集市（marts）只有年度粒度，没有月份：按年度显示。",
     )
-
-
-_ID = re.compile(r'\bid="([^"]+)"')
-_XMLNS = re.compile(r'\s+xmlns(:xlink)?="[^"]*"')
-
-
-def render_svg(spec: dict, prefix: str) -> str:
-    """The spec as SVG for inline use: no namespace URLs, ids made unique on the page (clip paths)."""
-    import vl_convert as vlc
-
-    svg = vlc.vegalite_to_svg(
-        spec,
-        vl_version=VL_VERSION,
-        allowed_base_urls=[],  # the data is inline: nothing may be fetched
-        format_locale="zh-CN",
-        time_format_locale="zh-CN",
-    )
-    svg = _XMLNS.sub("", svg, count=2)
-    for old in set(_ID.findall(svg)):
-        new = f"{prefix}-{old}"
-        svg = svg.replace(f'id="{old}"', f'id="{new}"').replace(f"url(#{old})", f"url(#{new})")
-        svg = svg.replace(f'href="#{old}"', f'href="#{new}"')
-    return svg
-
-
-PARALLEL_MIN_CHARTS = 12  # fewer: rendered in this process (a worker costs about a second to start)
-
-
-def _render(item: tuple[dict, str]) -> str:
-    return render_svg(*item)
-
-
-def render_many(
-    items: list[tuple[dict, str]], workers: int | None = None, cache: Path | None = None
-) -> list[str]:
-    """``render_svg`` of each (spec, prefix), in order. vl-convert renders one chart at a time per
-    process, so a page of many districts is rendered by ``PFPW_WORKERS`` spawned processes.
-
-    ``cache``: a folder of SVGs named by the digest of their spec and prefix (and of vl-convert's
-    version): a chart whose data did not change since the last page is not rendered again. The
-    folder keeps only the charts of this page."""
-    if cache is None:
-        return _render_all(items, workers)
-    import hashlib
-    import json
-
-    import vl_convert
-
-    from dagster_project import atomic
-
-    version = getattr(vl_convert, "__version__", "")
-    names = [
-        hashlib.sha256(
-            json.dumps([spec, prefix, version], sort_keys=True, ensure_ascii=False).encode()
-        ).hexdigest()
-        + ".svg"
-        for spec, prefix in items
-    ]
-    cache.mkdir(parents=True, exist_ok=True)
-    missing = {n: item for n, item in zip(names, items, strict=True) if not (cache / n).is_file()}
-    for name, svg in zip(missing, _render_all(list(missing.values()), workers), strict=True):
-        atomic.write_text(cache / name, svg)
-    out = [(cache / n).read_text(encoding="utf-8") for n in names]
-    keep = set(names)
-    for old in cache.iterdir():
-        if old.name not in keep and not (atomic.is_temporary(old) and atomic.writer_alive(old)):
-            old.unlink(missing_ok=True)
-    return out
-
-
-def _render_all(items: list[tuple[dict, str]], workers: int | None = None) -> list[str]:
-    from dagster_project.settings import workers as default_workers
-
-    workers = min(workers or default_workers(), len(items))
-    if workers < 2 or len(items) < PARALLEL_MIN_CHARTS:
-        return [_render(item) for item in items]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            return list(pool.map(_render, items, chunksize=max(1, len(items) // (workers * 4))))
-    except BrokenProcessPool:  # a process that cannot spawn (e.g. a main module read from stdin)
-        return [_render(item) for item in items]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 from decimal import Decimal
 
 from dagster_project.rounding import round_half_away
@@ -34,10 +33,6 @@ def signed(value, places: int = 2, suffix: str = "") -> str:
     if d > 0:
         return "+" + text
     return MINUS + text if d < 0 else text
-
-
-def esc(value) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
 
 
 def timestamp(value) -> str:

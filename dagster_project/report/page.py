@@ -1,141 +1,105 @@
-"""The page: one HTML document with inline CSS and inline SVG, no script, no external resource."""
+"""The page: one HTML document with inline CSS and inline SVG, no script, no external resource.
+
+This module turns the served rows into the template's context; the page itself is
+``templates/report.html.j2`` (Jinja2, autoescape on: every name and field from the data is escaped)
+and its style ``templates/report.css``, inlined at render time so that the page stays one offline file.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter, defaultdict
+from functools import cache
 from pathlib import Path
 
-from dagster_project.report import charts
+import jinja2
+from jinja2.ext import Extension
+from markupsafe import Markup
+
+from dagster_project.report import charts, svg
 from dagster_project.report.data import Served
-from dagster_project.report.fmt import MISSING, esc, num, signed, timestamp
+from dagster_project.report.fmt import MISSING, num, signed, timestamp
 from dagster_project.report.indicators import AGENCIES, BASIC_SITUATION, CHANGE_UNITS, DELIVERY_STATUS
 
 GRID_MONTHS = 24  # the delivery grid shows the latest months; the counts cover them all
 LIST_LIMIT = 100  # rows of a problem list shown (the count says how many there are)
 VILLAGES_SHOWN = 10
-
-CSS = """
-:root { --ink: #222; --muted: #666; --line: #d8dde3; --head: #eef2f7; --blue: #3b6ea8; }
-* { box-sizing: border-box; }
-body { margin: 0; color: var(--ink); background: #fff;
-  font-family: "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei",
-    "PingFang SC", "Heiti SC", sans-serif;
-  font-size: 14px; line-height: 1.55; }
-main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; }
-h1 { font-size: 26px; margin: 0 0 4px; }
-h2 { font-size: 21px; margin: 40px 0 8px; padding-bottom: 4px; border-bottom: 2px solid var(--blue); }
-h3 { font-size: 17px; margin: 28px 0 8px; }
-h4 { font-size: 15px; margin: 18px 0 6px; }
-.lead { color: var(--muted); margin: 0 0 12px; }
-nav ul { margin: 6px 0 0; padding-left: 20px; }
-table { border-collapse: collapse; margin: 6px 0 4px; font-variant-numeric: tabular-nums; }
-th, td { border: 1px solid var(--line); padding: 3px 8px; vertical-align: top; }
-th { background: var(--head); font-weight: 600; text-align: center; }
-td.n { text-align: right; white-space: nowrap; }
-td.c { text-align: center; }
-tr.section td { background: #f7f9fb; font-weight: 600; }
-td.src, .src code { color: var(--muted); font-size: 11.5px; }
-p.src { color: var(--muted); font-size: 12px; margin: 2px 0 18px; }
-p.src code, td.src code { font-family: "Noto Sans Mono CJK SC", "DejaVu Sans Mono", monospace; }
-figure { margin: 18px 0 6px; break-inside: avoid; }
-figure svg { max-width: 100%; height: auto; display: block; }
-figcaption { color: var(--muted); font-size: 12px; }
-.grid td, .grid th { padding: 1px 3px; font-size: 11px; text-align: center; }
-.grid th.unit, .grid td.unit { text-align: left; white-space: nowrap; }
-.s-on_time { background: #d9f0df; } .s-late { background: #fbe7bf; } .s-rejected { background: #f6c3c0; }
-.s-overdue { background: #b3261e; color: #fff; } .s-not_yet_due { background: #eee; color: #888; }
-.s-none { background: #fff; color: #bbb; }
-.legend span { display: inline-block; padding: 0 6px; margin-right: 6px; border: 1px solid var(--line); }
-.ok { color: #1f7a3a; }
-table.lineage { width: 100%; table-layout: fixed; }
-table.lineage td { font-size: 11px; overflow-wrap: anywhere; }
-table.lineage code { word-break: break-all; }
-.cols { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
-footer { margin-top: 40px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 8px; }
-@page { size: A4; margin: 12mm 10mm; }
-@media print {
-  main { max-width: none; padding: 0; }
-  body { font-size: 11px; }
-  section.district, section.quality { break-before: page; }
-  table, figure { break-inside: avoid; }
-  h2, h3, h4 { break-after: avoid; }
+TEMPLATES = Path(__file__).parent / "templates"
+OTHER_AUDITS = {
+    "unmatched_links_by_file": "无法关联的记录",
+    "out_of_district_rows_by_file": "区外记录（保留，不计入指标）",
+    "superseded_rows_by_file": "被重新报送取代的行",
 }
-"""
+
+
+class OneLine(Extension):
+    """The template is written on many lines for reading; the page is written on one, as it always was:
+    a line break in the template and the indentation after it are not output (write ``{{ "\\n" }}``
+    where the page needs one). Every ``{% %}`` and ``{{ }}`` is kept on one line of the template."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        return re.sub(r"\n[ \t]*", "", source)
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        extensions=[OneLine],
+        finalize=lambda value: "" if value is None else value,
+    )
+    env.filters.update(num=num, signed=signed)
+    return env
 
 
 class Page:
     def __init__(self, served: Served, year: int, chart_cache: Path | None = None):
         self.served, self.year, self.prev = served, year, year - 1
-        self.chart_cache = chart_cache  # rendered charts kept between pages (charts.render_many)
-        self.figures = 0
-        self.pending: list[tuple[str, dict, str]] = []  # (placeholder, Vega-Lite spec, id prefix)
+        self.chart_cache = chart_cache  # rendered charts kept between pages (svg.render_many)
+        self.figures: list[dict] = []  # every figure of the page, in order; its SVG rendered at the end
 
-    # --- helpers -----------------------------------------------------------------------------------
-
-    def source(self, columns: list[str], note: str = "") -> str:
-        cols = "、".join(f"<code>{esc(c)}</code>" for c in columns)
-        return (
-            f'<p class="src">来源：{cols}{("；" + esc(note)) if note else ""} ｜ 发布 run '
-            f"<code>{esc(self.served.run_id)}</code>，{esc(timestamp(self.served.published_at))}</p>"
-        )
-
-    def figure(self, chart: charts.Chart) -> str:
-        self.figures += 1
-        # rendered all at once at the end of the page (render_many), in parallel on a large page
-        svg = f"\x00figure-{self.figures}\x00"
-        self.pending.append((svg, chart.spec, f"fig{self.figures}"))
-        return (
-            f'<figure class="chart" id="fig-{self.figures}" data-chart="{esc(chart.slug)}">{svg}'
-            f"<figcaption>图 {self.figures}：{esc(chart.title)}</figcaption></figure>"
-            + self.source(chart.sources, chart.note)
-        )
+    def figure(self, chart: charts.Chart) -> dict:
+        n = len(self.figures) + 1
+        figure = {"n": n, "chart": chart, "prefix": f"fig{n}", "svg": None}
+        self.figures.append(figure)
+        return figure
 
     # --- one district ------------------------------------------------------------------------------
 
-    def basic_situation(self, district: str) -> str:
-        rows, used = [], []
+    def basic_situation(self, district: str) -> list[dict]:
+        """The sections of the basic-situation table that the district's marts hold, formatted."""
+        sections = []
         for section in BASIC_SITUATION:
             this = self.served.one(section.mart, district, self.year)
             if this is None:
                 continue
             before = self.served.one(section.mart, district, self.prev)
-            lines = [line for line in section.lines if line.column in this]
-            if not lines:
-                continue
-            used.append(f"marts.{section.mart}")
-            rows.append(
-                f'<tr class="section"><td colspan="4">{esc(section.title)}</td>'
-                f'<td class="src"><code>marts.{esc(section.mart)}</code></td></tr>'
-            )
-            for line in lines:
+            lines = []
+            for line in section.lines:
+                if line.column not in this:
+                    continue
                 change = MISSING
                 cols = [line.column]
                 if line.change and line.change in this:
                     cols.append(line.change)
-                    value = this[line.change]
-                    change = signed(value, 2, CHANGE_UNITS[line.change_kind])
-                rows.append(
-                    f"<tr><td>{esc(line.label)}</td>"
-                    f'<td class="n">{num(this[line.column], line.places)}</td>'
-                    f'<td class="n">{num(before[line.column], line.places) if before else MISSING}</td>'
-                    f'<td class="n">{change}</td>'
-                    f'<td class="src">{"<br>".join(f"<code>{esc(c)}</code>" for c in cols)}</td></tr>'
+                    change = signed(this[line.change], 2, CHANGE_UNITS[line.change_kind])
+                lines.append(
+                    {
+                        "label": line.label,
+                        "this": num(this[line.column], line.places),
+                        "before": num(before[line.column], line.places) if before else MISSING,
+                        "change": change,
+                        "columns": cols,
+                    }
                 )
-        if not rows:
-            return f"<p>本区无 {self.year} 年的集市数据。</p>"
-        return (
-            '<table class="basic"><thead><tr><th>指标</th>'
-            f"<th>{self.year}年</th><th>{self.prev}年</th><th>同比变化</th><th>集市列</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
-            + self.source(
-                used,
-                "同比变化取自集市的 *_yoy_pp（百分点）、*_yoy_pct（增长 %）、birth_defect_rate_permille_yoy（千分点）列；"
-                "无此列的指标不另行计算",
-            )
-        )
+            if lines:
+                sections.append({"title": section.title, "mart": section.mart, "lines": lines})
+        return sections
 
-    def charts_of(self, district: str) -> str:
+    def charts_of(self, district: str) -> list[dict]:
         s, year = self.served, self.year
         out = []
         pop = s.rows("population_indicators", district, year)
@@ -156,13 +120,11 @@ class Page:
         births = [r for r in s.rows("population_indicators_district", district) if r["year"] <= year]
         if births:
             out.append(self.figure(charts.births_by_year(births)))
-        return "".join(out)
+        return out
 
-    def rankings(self, district: str) -> str:
+    def rankings(self, district: str) -> list[dict]:
         s, year = self.served, self.year
         pop = {r["township_code"]: r for r in s.rows("population_indicators", district, year)}
-        if not pop:
-            return ""
         fee = {r["township_code"]: r for r in s.rows("fee_collection", district, year)}
         st = {r["township_code"]: r for r in s.rows("service_station_coverage", district, year)}
         ranks = {
@@ -172,46 +134,24 @@ class Page:
             "compliance_rate": _ranks(fee, "compliance_rate"),
         }
         order = sorted(pop, key=lambda c: (ranks["planned_birth_rate"].get(c, 10**6), c))
-        body = []
-        for code in order:
-            p, f, t = pop[code], fee.get(code, {}), st.get(code, {})
-            fee_cells = "".join(
-                f'<td class="n">{num(f.get(col), 2)}</td><td class="c">{ranks[col].get(code, MISSING)}</td>'
-                for col in ("filing_rate", "collection_rate", "compliance_rate")
-            )
-            body.append(
-                f'<tr><td class="c">{ranks["planned_birth_rate"].get(code, MISSING)}</td>'
-                f"<td>{esc(p['township_name'])}</td>"
-                f'<td class="n">{num(p.get("births"))}</td><td class="n">{num(p.get("births_unplanned"))}</td>'
-                f'<td class="n">{num(p.get("planned_birth_rate"), 2)}</td>'
-                f'<td class="n">{num(p.get("sex_ratio_at_birth"), 2)}</td>'
-                f'{fee_cells}<td class="n">{num(t.get("stations_total"))}</td></tr>'
-            )
-        return (
-            "<table><thead><tr><th>名次</th><th>乡镇（街道）</th><th>出生人数</th><th>政策外出生</th>"
-            "<th>计划生育率（%）</th><th>出生人口性别比</th><th>立案率（%）</th><th>名次</th>"
-            "<th>征收率（%）</th><th>名次</th><th>符合率（%）</th><th>名次</th><th>服务站</th></tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>"
-            + self.source(
-                [
-                    "marts.population_indicators.births",
-                    "births_unplanned",
-                    "planned_birth_rate",
-                    "sex_ratio_at_birth",
-                    "marts.fee_collection.filing_rate",
-                    "collection_rate",
-                    "compliance_rate",
-                    "marts.service_station_coverage.stations_total",
+        return [
+            {
+                "rank": ranks["planned_birth_rate"].get(code, MISSING),
+                "township": pop[code],
+                "fee": [
+                    (fee.get(code, {}).get(col), ranks[col].get(code, MISSING))
+                    for col in ("filing_rate", "collection_rate", "compliance_rate")
                 ],
-                "按计划生育率排序；名次按未舍入的比率，相同者并列",
-            )
-        )
+                "stations": st.get(code, {}).get("stations_total"),
+            }
+            for code in order
+        ]
 
-    def villages(self, district: str) -> str:
+    def villages(self, district: str) -> dict | None:
         s, year = self.served, self.year
         rows = s.rows("village_indicators", district, year)
         if not rows:
-            return ""
+            return None
         towns = {
             r["township_code"]: r["township_name"] for r in s.rows("population_indicators", district, year)
         }
@@ -223,106 +163,68 @@ class Page:
                 {**r, "rate": rate, "township_name": towns.get(r["township_code"], r["township_code"])}
             )
         with_births = [r for r in rated if r["rate"] is not None]
-        top = sorted(with_births, key=lambda r: (-r["rate"], -r["births"], r["village_code"]))[
-            :VILLAGES_SHOWN
-        ]
-        bottom = sorted(with_births, key=lambda r: (r["rate"], -r["births_unplanned"], r["village_code"]))[
-            :VILLAGES_SHOWN
-        ]
-
-        def table(items):
-            body = "".join(
-                f"<tr><td>{esc(r['village_name'])}</td><td>{esc(r['township_name'])}</td>"
-                f'<td class="c">{esc(r.get("village_class") or MISSING)}</td>'
-                f'<td class="n">{num(r["births"])}</td><td class="n">{num(r["births_unplanned"])}</td>'
-                f'<td class="n">{num(r["rate"], 2)}</td><td class="n">{num(r.get("women_childbearing_age"))}</td></tr>'
-                for r in items
-            )
-            return (
-                "<table><thead><tr><th>村（居）</th><th>乡镇（街道）</th><th>村级分类</th><th>出生人数</th>"
-                "<th>政策外出生</th><th>计划生育率（%）</th><th>育龄妇女</th></tr></thead>"
-                f"<tbody>{body}</tbody></table>"
-            )
-
+        top = sorted(with_births, key=lambda r: (-r["rate"], -r["births"], r["village_code"]))
+        bottom = sorted(with_births, key=lambda r: (r["rate"], -r["births_unplanned"], r["village_code"]))
         classes: dict[str, list[dict]] = defaultdict(list)
         for r in rated:
             classes[r.get("village_class") or MISSING].append(r)
-        class_rows = []
+        by_class = []
         for name in sorted(classes, key=lambda c: ({"示范": 0, "合格": 1, "整治": 2}.get(c, 3), c)):
             items = classes[name]
             births = sum(r["births"] or 0 for r in items)
             unplanned = sum(r["births_unplanned"] or 0 for r in items)
             women = [r.get("women_childbearing_age") for r in items]
-            class_rows.append(
-                f'<tr><td class="c">{esc(name)}</td><td class="n">{num(len(items))}</td>'
-                f'<td class="n">{num(births)}</td><td class="n">{num(unplanned)}</td>'
-                f'<td class="n">{num(100 * (births - unplanned) / births if births else None, 2)}</td>'
-                f'<td class="n">{num(None if None in women else sum(women))}</td></tr>'
+            by_class.append(
+                {
+                    "name": name,
+                    "villages": len(items),
+                    "births": births,
+                    "unplanned": unplanned,
+                    "rate": 100 * (births - unplanned) / births if births else None,
+                    "women": None if None in women else sum(women),
+                }
             )
-        cols = [
-            "marts.village_indicators.village_name",
-            "village_class",
-            "births",
-            "births_unplanned",
-            "women_childbearing_age",
-        ]
-        note = (
-            "村级计划生育率 = 100 ×（births − births_unplanned）/ births，即 metrics.md 的定义"
-            "（village_indicators 无此列）；无出生的村（居）不参与排名"
-        )
-        return (
-            f"<h4>计划生育率最高的 {VILLAGES_SHOWN} 个村（居）（{len(with_births)} 个有出生的村（居）中）</h4>"
-            + table(top)
-            + self.source(cols, note)
-            + f"<h4>计划生育率最低的 {VILLAGES_SHOWN} 个村（居）</h4>"
-            + table(bottom)
-            + self.source(cols, note)
-            + "<h4>按村级分类（示范 / 合格 / 整治）</h4>"
-            "<table><thead><tr><th>分类</th><th>村（居）数</th><th>出生人数</th><th>政策外出生</th>"
-            "<th>计划生育率（%）</th><th>育龄妇女</th></tr></thead>"
-            f"<tbody>{''.join(class_rows)}</tbody></table>"
-            + self.source(cols, "分类的计划生育率由分类内出生数之和计算，不平均各村比率")
-        )
+        return {
+            "with_births": len(with_births),
+            "top": top[:VILLAGES_SHOWN],
+            "bottom": bottom[:VILLAGES_SHOWN],
+            "classes": by_class,
+        }
 
-    def district(self, district: str) -> str:
-        return (
-            f'<section class="district" id="d-{esc(district)}">'
-            f"<h2>区（区划代码 {esc(district)}）：{self.year}年与{self.prev}年</h2>"
-            f"<h3>基本情况</h3>{self.basic_situation(district)}"
-            f"<h3>图表</h3>{self.charts_of(district)}"
-            f"<h3>乡镇（街道）排名（{self.year}年）</h3>{self.rankings(district)}"
-            f"<h3>村（居）下钻（{self.year}年）</h3>{self.villages(district)}"
-            "</section>"
-        )
+    def district(self, district: str) -> dict:
+        basic = self.basic_situation(district)
+        return {
+            "code": district,
+            "basic": basic,
+            "basic_sources": [f"marts.{section['mart']}" for section in basic],
+            "figures": self.charts_of(district),
+            "rankings": self.rankings(district),
+            "villages": self.villages(district),
+        }
 
     # --- how every indicator is computed ------------------------------------------------------------
 
-    def lineage(self) -> str:
+    def lineage(self) -> list[dict]:
         """For every line of the basic-situation table: the mart column and every column upstream of it,
         by layer, down to the delivered extracts and their headers (audit.column_lineage)."""
         s = self.served
         if not s.lineage:
-            return "<p>本发布没有 audit.column_lineage。</p>"
+            return []
 
-        def cell(items: list[dict]) -> str:
+        def cell(items: list[dict]) -> list[tuple[str, list[str]]]:
             """One line per model: its columns, with the extract's header for a source; 行数 for count(*)."""
             by_model: dict[str, list[str]] = defaultdict(list)
             for d in items:
                 if d["column"] == "*":
                     by_model[d["model"]].insert(0, "（行数）")
                 else:
-                    header = f"（{esc(d['header'])}）" if d["header"] else ""
-                    by_model[d["model"]].append(f"{esc(d['column'])}{header}")
-            return (
-                "<br>".join(
-                    f"<code>{esc(m)}</code>：{'、'.join(cols)}" for m, cols in sorted(by_model.items())
-                )
-                or MISSING
-            )
+                    header = f"（{d['header']}）" if d["header"] else ""
+                    by_model[d["model"]].append(f"{d['column']}{header}")
+            return sorted(by_model.items())
 
-        rows = []
+        sections = []
         for section in BASIC_SITUATION:
-            rows.append(f'<tr class="section"><td colspan="5">{esc(section.title)}</td></tr>')
+            lines = []
             for line in section.lines:
                 up = s.upstream(section.mart, line.column)
                 if not up and not any(
@@ -332,150 +234,65 @@ class Page:
                 by_layer = defaultdict(list)
                 for d in up:
                     by_layer[d["layer"]].append(d)
-                rows.append(
-                    f"<tr><td>{esc(line.label)}</td>"
-                    f"<td><code>{esc(section.mart)}.{esc(line.column)}</code>"
-                    + (("<br>" + cell(by_layer["marts"])) if by_layer["marts"] else "")
-                    + f"</td><td>{cell(by_layer['intermediate'])}</td>"
-                    f"<td>{cell(by_layer['staging'])}</td><td>{cell(by_layer['source'])}</td></tr>"
+                lines.append(
+                    {
+                        "label": line.label,
+                        "column": f"{section.mart}.{line.column}",
+                        **{
+                            layer: cell(by_layer[layer])
+                            for layer in ("marts", "intermediate", "staging", "source")
+                        },
+                    }
                 )
-        return (
-            '<p class="lead">每个指标由哪些列计算而来：集市列 ← 中间层 ← 标准化层（staging）← 报送文件的列及其表头。'
-            "由 dbt 编译后的 SQL 逐列解析（sqlglot），与 Dagster 中各模型物化的 <code>dagster/column_lineage</code> 元数据同源；"
-            "“（行数）”表示该表的行（count(*) 计的是行；表的行来自其 FROM 与 JOIN 的表）。筛选与关联条件本身不计入。</p>"
-            '<table class="lineage"><colgroup><col style="width:11%"><col style="width:23%">'
-            '<col style="width:19%"><col style="width:24%"><col style="width:23%"></colgroup>'
-            "<thead><tr><th>指标</th><th>集市列</th><th>中间层</th>"
-            "<th>标准化层</th><th>报送文件的列（表头）</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
-            + self.source(
-                [
-                    "audit.column_lineage.model",
-                    "column_name",
-                    "upstream",
-                    "upstream_column",
-                    "upstream_header",
-                ]
-            )
-        )
+            sections.append({"title": section.title, "lines": lines})
+        return sections
 
     # --- data quality --------------------------------------------------------------------------------
 
-    def quality(self) -> str:
+    def quality(self) -> dict:
         s = self.served
-        parts = ['<section class="quality" id="quality"><h2>数据质量</h2>']
-        parts.append(
-            '<p class="lead">谁没有报送、谁迟交、哪些文件被拒收、哪些行被隔离：来自 serving.duckdb 的 audit 表。</p>'
-        )
-        parts.append("<h3>报送情况（各单位、各月）</h3>")
-        if s.deliveries:
-            parts.append(self.delivery_summary())
-            parts.append(self.delivery_grid())
-            parts.append(self.delivery_problems())
-        else:
-            parts.append("<p>本发布没有 audit.delivery_status。</p>")
-        parts.append("<h3>隔离的行（按文件和原因）</h3>")
-        if s.quarantine:
-            total = sum(r["rows_quarantined"] for r in s.quarantine)
-            body = "".join(
-                f"<tr><td>{esc(r['extract'])}</td><td>{esc(r['source_file'])}</td><td class='c'>{esc(r['reporting_month'])}</td>"
-                f"<td>{esc(r['reason'])}</td><td class='n'>{num(r['rows_quarantined'])}</td></tr>"
-                for r in s.quarantine[:LIST_LIMIT]
-            )
-            parts.append(
-                f"<p>共 {num(total)} 行（一行有多个原因时每个原因各计一次），{num(len(s.quarantine))} 组。</p>"
-                "<table><thead><tr><th>抽取</th><th>文件</th><th>月份</th><th>原因</th><th>行数</th></tr></thead>"
-                f"<tbody>{body}</tbody></table>" + _more(len(s.quarantine))
-            )
-        else:
-            parts.append('<p class="ok">无隔离的行。</p>')
-        parts.append(
-            self.source(
-                [
-                    "audit.quarantine_summary.extract",
-                    "source_file",
-                    "reporting_month",
-                    "reason",
-                    "rows_quarantined",
-                ]
-            )
-        )
-        parts.append("<h3>被拒收或被忽略的文件</h3>")
-        problems = s.ledger_problems
-        if problems:
-            labels = {"rejected": "拒收", "ignored": "忽略"}
-            body = "".join(
-                f"<tr><td class='c'>{esc(labels.get(r['status'], r['status']))}</td><td>{esc(r['source_file'])}</td>"
-                f"<td>{esc(r['extract'])}</td><td class='c'>{esc(r['reporting_month'])}</td><td>{esc(r['reason'])}</td></tr>"
-                for r in problems[:LIST_LIMIT]
-            )
-            parts.append(
-                f"<p>{num(len({r['source_file'] for r in problems}))} 个文件（共 {num(s.ledger_files)} 个文件）。</p>"
-                "<table><thead><tr><th>状态</th><th>文件</th><th>抽取</th><th>月份</th><th>原因</th></tr></thead>"
-                f"<tbody>{body}</tbody></table>" + _more(len(problems))
-            )
-        else:
-            parts.append(f'<p class="ok">{num(s.ledger_files)} 个文件全部载入，无拒收。</p>')
-        parts.append(
-            self.source(["audit.ingest_ledger.status", "source_file", "extract", "reporting_month", "reason"])
-        )
-        parts.append("<h3>其他审计</h3>")
-        other = {
-            "unmatched_links_by_file": "无法关联的记录",
-            "out_of_district_rows_by_file": "区外记录（保留，不计入指标）",
-            "superseded_rows_by_file": "被重新报送取代的行",
+        return {
+            "deliveries": bool(s.deliveries),
+            "summary": self.delivery_summary() if s.deliveries else None,
+            "grid": self.delivery_grid() if s.deliveries else None,
+            "problems": self.delivery_problems() if s.deliveries else None,
+            "quarantined": sum(r["rows_quarantined"] for r in s.quarantine),
+            "quarantine": s.quarantine,
+            "ledger_problems": s.ledger_problems,
+            "problem_files": len({r["source_file"] for r in s.ledger_problems}),
+            "ledger_files": s.ledger_files,
+            "other": [
+                (t, label, s.other_audits[t]) for t, label in OTHER_AUDITS.items() if t in s.other_audits
+            ],
+            "other_sources": [f"audit.{t}" for t in OTHER_AUDITS if t in s.other_audits]
+            + ["audit.audit_results.passed"],
+            "failed_checks": s.failed_checks,
         }
-        items = [
-            f"<tr><td>{esc(label)}</td><td class='n'>{num(s.other_audits[t])}</td><td class='src'><code>audit.{t}</code></td></tr>"
-            for t, label in other.items()
-            if t in s.other_audits
-        ]
-        warned = [
-            f"<tr><td>{esc(r['asset'])}:{esc(r['check_name'])}（{esc(r['severity'])}）</td>"
-            f"<td colspan='2'>{esc('; '.join(r['failed_expectations'] or [])[:300])}</td></tr>"
-            for r in s.failed_checks[:LIST_LIMIT]
-        ]
-        parts.append(
-            "<table><thead><tr><th>项目</th><th>数量 / 说明</th><th>表</th></tr></thead>"
-            f"<tbody>{''.join(items)}"
-            + (
-                f"<tr class='section'><td colspan='3'>未通过的检查（{num(len(s.failed_checks))}）</td></tr>"
-                + "".join(warned)
-                if warned
-                else "<tr><td>未通过的检查</td><td class='n'>0</td><td class='src'><code>audit.audit_results</code></td></tr>"
-            )
-            + "</tbody></table>"
-        )
-        parts.append(
-            self.source([f"audit.{t}" for t in other if t in s.other_audits] + ["audit.audit_results.passed"])
-        )
-        parts.append("</section>")
-        return "".join(parts)
 
-    def delivery_summary(self) -> str:
+    def delivery_summary(self) -> dict:
         counts: dict[str, Counter] = defaultdict(Counter)
         units: dict[str, set] = defaultdict(set)
         for r in self.served.deliveries:
             counts[r["agency"]][r["status"]] += 1
             units[r["agency"]].add(r["unit_code"])
         statuses = list(DELIVERY_STATUS)
-        body = "".join(
-            f"<tr><td>{esc(AGENCIES.get(a, a))}</td><td class='n'>{len(units[a])}</td>"
-            + "".join(
-                f"<td class='n s-{st if counts[a][st] and st != 'on_time' else 'none'}'>{num(counts[a][st])}</td>"
-                for st in statuses
-            )
-            + f"<td class='n'>{num(sum(counts[a].values()))}</td></tr>"
-            for a in sorted(counts, key=lambda a: (_agency_rank(a), a))
-        )
-        head = "".join(f"<th>{esc(DELIVERY_STATUS[st][0])}</th>" for st in statuses)
-        return (
-            "<h4>各机构单位月份数</h4>"
-            f"<table><thead><tr><th>机构</th><th>单位</th>{head}<th>合计</th></tr></thead><tbody>{body}</tbody></table>"
-            + self.source(["audit.delivery_status.agency", "unit_code", "reporting_month", "status"])
-        )
+        return {
+            "statuses": [DELIVERY_STATUS[st][0] for st in statuses],
+            "agencies": [
+                {
+                    "name": AGENCIES.get(a, a),
+                    "units": len(units[a]),
+                    "cells": [
+                        (st if counts[a][st] and st != "on_time" else "none", counts[a][st])
+                        for st in statuses
+                    ],
+                    "total": sum(counts[a].values()),
+                }
+                for a in sorted(counts, key=lambda a: (_agency_rank(a), a))
+            ],
+        }
 
-    def delivery_grid(self) -> str:
+    def delivery_grid(self) -> dict:
         rows = self.served.deliveries
         months = sorted({r["reporting_month"] for r in rows})
         shown = months[-GRID_MONTHS:]
@@ -484,118 +301,75 @@ class Page:
             {(r["agency"], r["unit_code"], r["unit_name"]) for r in rows},
             key=lambda u: (_agency_rank(u[0]), u[1]),
         )
-        head = "".join(f"<th title='{esc(m)}'>{esc(m[2:4])}<br>{esc(m[5:])}</th>" for m in shown)
         body = []
         for agency, code, name in units:
             tds = []
             for m in shown:
                 r = cells.get((agency, code, m))
                 if r is None:
-                    tds.append("<td class='s-none'></td>")
+                    tds.append(None)
                     continue
                 label, mark = DELIVERY_STATUS.get(r["status"], (r["status"], "?"))
                 late = f"，迟 {r['days_late']} 天" if r.get("days_late") else ""
-                tip = f"{name} {m}：{label}{late}"
-                tds.append(f"<td class='s-{esc(r['status'])}' title='{esc(tip)}'>{esc(mark)}</td>")
-            body.append(
-                f"<tr><td class='unit'>{esc(AGENCIES.get(agency, agency))}</td><td class='unit'>{esc(name)}</td>{''.join(tds)}</tr>"
-            )
-        legend = "".join(
-            f"<span class='s-{st}'>{esc(mark)} {esc(label)}</span>"
-            for st, (label, mark) in DELIVERY_STATUS.items()
-        )
-        span = f"{shown[0]} 至 {shown[-1]}" if shown else ""
-        return (
-            f"<h4>报送网格（{esc(span)}{'，最近 ' + str(GRID_MONTHS) + ' 个月' if len(months) > GRID_MONTHS else ''}）</h4>"
-            f"<p class='legend'>{legend}</p>"
-            f"<table class='grid'><thead><tr><th class='unit'>机构</th><th class='unit'>单位</th>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>"
-            + self.source(["audit.delivery_status.unit_name", "reporting_month", "status", "days_late"])
-        )
+                tds.append({"status": r["status"], "tip": f"{name} {m}：{label}{late}", "mark": mark})
+            body.append({"agency": AGENCIES.get(agency, agency), "name": name, "cells": tds})
+        return {
+            "span": f"{shown[0]} 至 {shown[-1]}" if shown else "",
+            "latest": len(months) > GRID_MONTHS,
+            "months": shown,
+            "units": body,
+        }
 
-    def delivery_problems(self) -> str:
+    def delivery_problems(self) -> dict:
         rows = self.served.deliveries
-        problems = [r for r in rows if r["status"] in ("rejected", "overdue")]
-        out = ["<h4>未交与被拒（逾期未交、文件被拒收）</h4>"]
-        if problems:
-            body = "".join(
-                f"<tr><td>{esc(AGENCIES.get(r['agency'], r['agency']))}</td><td>{esc(r['unit_name'])}</td>"
-                f"<td class='c'>{esc(r['reporting_month'])}</td><td class='c'>{esc(r.get('due_date'))}</td>"
-                f"<td class='c s-{esc(r['status'])}'>{esc(DELIVERY_STATUS[r['status']][0])}</td>"
-                f"<td class='n'>{num(r.get('files_expected'))}</td><td class='n'>{num(r.get('files_delivered'))}</td>"
-                f"<td class='n'>{num(r.get('files_rejected'))}</td><td class='n'>{num(r.get('files_missing'))}</td></tr>"
-                for r in problems[:LIST_LIMIT]
-            )
-            out.append(
-                f"<p>{num(len(problems))} 个单位月份。</p>"
-                "<table><thead><tr><th>机构</th><th>单位</th><th>月份</th><th>截止日</th><th>状态</th>"
-                "<th>应交文件</th><th>已交</th><th>被拒</th><th>缺</th></tr></thead>"
-                f"<tbody>{body}</tbody></table>"
-                + _more(len(problems))
-                + self.source(
-                    [
-                        "audit.delivery_status.status",
-                        "due_date",
-                        "files_expected",
-                        "files_delivered",
-                        "files_rejected",
-                        "files_missing",
-                    ]
-                )
-            )
-        else:
-            out.append(
-                '<p class="ok">没有逾期未交或被拒收的单位月份。</p>'
-                + self.source(["audit.delivery_status.status"])
-            )
         late: dict[tuple, list[int]] = defaultdict(list)
         for r in rows:
             if r["status"] == "late":
                 late[(r["agency"], r["unit_name"])].append(r.get("days_late") or 0)
-        if late:
-            body = "".join(
-                f"<tr><td>{esc(AGENCIES.get(a, a))}</td><td>{esc(n)}</td><td class='n'>{len(d)}</td>"
-                f"<td class='n'>{num(max(d))}</td></tr>"
+        return {
+            "problems": [
+                {**r, "agency_name": AGENCIES.get(r["agency"], r["agency"])}
+                for r in rows
+                if r["status"] in ("rejected", "overdue")
+            ],
+            "late": [
+                {"agency": AGENCIES.get(a, a), "name": n, "months": len(d), "most": max(d)}
                 for (a, n), d in sorted(
                     late.items(), key=lambda kv: (-len(kv[1]), _agency_rank(kv[0][0]), kv[0])
                 )
-            )
-            out.append(
-                "<h4>迟交（按单位）</h4><table><thead><tr><th>机构</th><th>单位</th><th>迟交月数</th>"
-                f"<th>最多迟交天数</th></tr></thead><tbody>{body}</tbody></table>"
-                + self.source(["audit.delivery_status.unit_name", "status", "days_late"])
-            )
-        return "".join(out)
+            ],
+        }
 
     # --- the whole page ------------------------------------------------------------------------------
 
     def render(self) -> str:
         s = self.served
-        districts = s.districts()
-        body = (
-            "".join(self.district(d) for d in districts)
-            + f'<section class="lineage" id="lineage"><h2>指标口径：列级血缘</h2>{self.lineage()}</section>'
-            + self.quality()
-        )
-        toc = "".join(f'<li><a href="#d-{esc(d)}">区划代码 {esc(d)}</a></li>' for d in districts)
-        generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        svgs = charts.render_many(
-            [(spec, prefix) for _token, spec, prefix in self.pending], cache=self.chart_cache
-        )
-        for (token, _spec, _prefix), svg in zip(self.pending, svgs, strict=True):
-            body = body.replace(token, svg, 1)
+        districts = [self.district(d) for d in s.districts()]
+        lineage = self.lineage()
+        quality = self.quality()
+        svgs = svg.render_many([(f["chart"].spec, f["prefix"]) for f in self.figures], cache=self.chart_cache)
+        for figure, rendered in zip(self.figures, svgs, strict=True):
+            figure["svg"] = Markup(rendered)  # vl-convert's SVG of our own spec, whose text it escapes
         return (
-            '<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>人口和计划生育工作基本情况（{self.year}年）</title><style>{CSS}</style></head>"
-            f"<body><main><header><h1>人口和计划生育工作基本情况（{self.year}年）</h1>"
-            f'<p class="lead">{self.year}年与{self.prev}年对比；数据来自已发布的 serving.duckdb，'
-            f"发布 run <code>{esc(s.run_id)}</code>，{esc(timestamp(s.published_at))}。"
-            "指标定义见 metrics.md；比率由未舍入的原始合计计算，显示时四舍五入（远离零）到两位小数。</p>"
-            f'<nav><strong>目录</strong><ul>{toc}<li><a href="#lineage">指标口径：列级血缘</a></li><li><a href="#quality">数据质量</a></li></ul></nav></header>'
-            f"{body}"
-            f"<footer>由 <code>pfpw report</code> 生成于 {generated}；只读取 serving.duckdb（schema marts 与 audit）。"
-            f"本页不含脚本，不引用任何外部资源。</footer></main></body></html>\n"
+            _environment()
+            .get_template("report.html.j2")
+            .render(
+                css=(TEMPLATES / "report.css").read_text(encoding="utf-8"),
+                year=self.year,
+                prev=self.prev,
+                run_id=s.run_id,
+                published=timestamp(s.published_at),
+                generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                districts=districts,
+                has_lineage=bool(s.lineage),
+                lineage=lineage,
+                quality=quality,
+                delivery_status=DELIVERY_STATUS,
+                grid_months=GRID_MONTHS,
+                list_limit=LIST_LIMIT,
+                villages_shown=VILLAGES_SHOWN,
+                missing=MISSING,
+            )
         )
 
 
@@ -614,10 +388,6 @@ def _ranks(rows: dict[str, dict], column: str) -> dict[str, int]:
 
 def _agency_rank(agency: str) -> int:
     return list(AGENCIES).index(agency) if agency in AGENCIES else len(AGENCIES)
-
-
-def _more(n: int) -> str:
-    return f"<p class='src'>仅列出前 {LIST_LIMIT} 行，共 {num(n)} 行。</p>" if n > LIST_LIMIT else ""
 
 
 def render_page(served: Served, year: int, chart_cache: Path | None = None) -> str:
