@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from pathlib import Path
 
 import xlsxwriter
 
 from dagster_project.pii import check_char
+from dagster_project.schemas.contract import (
+    FEE_DECISIONS,
+    FEE_PAYMENTS,
+    HOSPITAL_BIRTHS,
+    REFERENCE_TABLES,
+    TOWNSHIP_BIRTHS,
+    TOWNSHIP_POPULATION,
+    VILLAGE_NAME,
+    headers,
+)
+from dagster_project.synth.extracts import csv_text  # the generator's CSV dialect: CRLF, minimal quoting
 
 T1, T2 = "331003001", "331003002"  # two townships of the test district
 V1, V2, V3 = "331003001001", "331003001201", "331003002201"  # V1, V2 in T1; V3 in T2
@@ -27,40 +36,29 @@ BAD_CHECK = MOTHER[:-1] + ("1" if MOTHER[-1] != "1" else "2")
 NAMES = ("王秀英", "李丽娟", "张敏")
 
 
+REFERENCE_ROWS = {
+    "townships": [f"{T1},东城街道,街道", f"{T2},院桥镇,镇"],
+    "villages": [f"{V1},东山社区,{T1},居", f"{V2},西溪村,{T1},村", f"{V3},南塘村,{T2},村"],
+    "hospitals": [f"H01,区第一人民医院,{T1}"],
+    "service_stations": [f"S1,东城站,{T1},中心站,是,省级,2010-01-01,"],
+}
+
+
 def write_reference(src: Path) -> None:
     ref = src / "reference"
     ref.mkdir(parents=True, exist_ok=True)
-    (ref / "townships.csv").write_text(
-        f"township_code,township_name,township_type\n{T1},东城街道,街道\n{T2},院桥镇,镇\n", encoding="utf-8"
-    )
-    (ref / "villages.csv").write_text(
-        "village_code,village_name,township_code,village_type\n"
-        f"{V1},东山社区,{T1},居\n{V2},西溪村,{T1},村\n{V3},南塘村,{T2},村\n",
-        encoding="utf-8",
-    )
-    (ref / "hospitals.csv").write_text(
-        f"hospital_code,hospital_name,township_code\nH01,区第一人民医院,{T1}\n", encoding="utf-8"
-    )
-    (ref / "service_stations.csv").write_text(
-        "station_code,station_name,township_code,level,standardized,sanyou_center,opened_on,closed_on\n"
-        f"S1,东城站,{T1},中心站,是,省级,2010-01-01,\n",
-        encoding="utf-8",
-    )
+    for name, columns in REFERENCE_TABLES.items():
+        lines = [",".join(columns), *REFERENCE_ROWS[name]]
+        (ref / f"{name}.csv").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
-BIRTH_HEADER = [
-    "登记编号",
-    "村居代码",
-    "母亲姓名",
-    "母亲身份证号",
-    "母亲户籍",
-    "出生日期",
-    "性别",
-    "孩次",
-    "政策属性",
-    "登记日期",
-]
-POP_HEADER = ["村居代码", "村居名称", "月末户籍人口", "本月死亡", "育龄妇女"]
+# the headers as the agencies deliver them: the contract's, with the names it never reads beside them
+BIRTH_SHEET, POP_SHEET = TOWNSHIP_BIRTHS.sheet, TOWNSHIP_POPULATION.sheet
+BIRTH_HEADER = headers(TOWNSHIP_BIRTHS, {"village_code": TOWNSHIP_BIRTHS.name_sources[0]})
+POP_HEADER = headers(TOWNSHIP_POPULATION, {"village_code": VILLAGE_NAME})
+HOSPITAL_BIRTH_HEADER = headers(HOSPITAL_BIRTHS)
+DECISION_HEADER = headers(FEE_DECISIONS, {"decision_no": FEE_DECISIONS.name_sources[0]})
+PAYMENT_HEADER = headers(FEE_PAYMENTS)
 
 
 def birth_row(
@@ -81,7 +79,7 @@ def write_workbook(
     path: Path,
     births: list[list] | None = None,
     population: list[list] | None = None,
-    sheets: tuple[str, ...] = ("出生登记", "人口变动"),
+    sheets: tuple[str | None, ...] = (BIRTH_SHEET, POP_SHEET),
     title: bool = True,
     total: bool = True,
     birth_header: list[str] | None = None,
@@ -95,9 +93,9 @@ def write_workbook(
         if title:
             ws.write(0, 0, f"东城街道2012年3月{sheet}表")
             r = 2
-        if sheet == "出生登记":
+        if sheet == BIRTH_SHEET:
             rows, header = births if births is not None else [birth_row()], birth_header or BIRTH_HEADER
-        elif sheet == "人口变动":
+        elif sheet == POP_SHEET:
             rows = (
                 population
                 if population is not None
@@ -123,19 +121,6 @@ def write_workbook(
     wb.close()
 
 
-HOSPITAL_BIRTH_HEADER = [
-    "出生医学证明编号",
-    "医院代码",
-    "母亲身份证号",
-    "母亲现住村居代码",
-    "出生日期",
-    "性别",
-    "出生体重",
-    "孕周",
-    "出生缺陷",
-]
-
-
 def hospital_row(
     cert: str = "P011200001",
     hospital: str = "H01",
@@ -150,32 +135,11 @@ def hospital_row(
     return [cert, hospital, mother, village, birth, sex, weight, weeks, defect]
 
 
-def csv_text(header: list[str], rows: list[list]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
-
-
 def write_hospital_births(
     path: Path, rows: list[list], encoding: str = "gbk", header: list[str] | None = None
 ):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(csv_text(header or HOSPITAL_BIRTH_HEADER, rows).encode(encoding))
-
-
-DECISION_HEADER = [
-    "决定书编号",
-    "当事人姓名",
-    "当事人身份证号",
-    "乡镇代码",
-    "出生登记编号",
-    "决定日期",
-    "应征金额",
-    "法定标准金额",
-]
-PAYMENT_HEADER = ["缴款单号", "决定书编号", "缴款日期", "缴款金额", "缴款方式"]
 
 
 def decision_row(

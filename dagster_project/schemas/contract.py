@@ -302,3 +302,33 @@ def extract_for_file(agency: str, filename: str) -> tuple[ExtractSpec, ...]:
         if spec.agency == agency and spec.file_glob == filename:
             return (spec,)
     return ()
+
+
+# ---------------------------------------------------------------------------- the names, for writers of files
+# (the generator and the tests' factories write every header, sheet and file name from these)
+
+# township sheets: the village's name beside its code, as delivered; no extract reads it
+VILLAGE_NAME = "村居名称"
+
+
+def headers(spec: ExtractSpec, after: dict[str, str] | None = None) -> list[str]:
+    """The header (CSV/xlsx) or JSON field of each of ``spec``'s fields, in contract order.
+
+    ``after`` puts a column the contract does not read (a person's name, a village's name) right after
+    the field it names: ``headers(FEE_DECISIONS, {"decision_no": FEE_DECISIONS.name_sources[0]})``.
+    """
+    extra = after or {}
+    unknown = set(extra) - {f.name for f in spec.fields}
+    if unknown:
+        raise KeyError(f"{spec.name} has no field {sorted(unknown)}")
+    out: list[str] = []
+    for f in spec.fields:
+        out.append(f.source)
+        if f.name in extra:
+            out.append(extra[f.name])
+    return out
+
+
+def file_name(spec: ExtractSpec, code: str = "") -> str:
+    """The name of a file of ``spec``: its pattern, with ``code`` (a township's or hospital's) for ``*``."""
+    return spec.file_glob.replace("*", code)
