@@ -11,39 +11,43 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
 import dagster as dg
 
 from dagster_project import progress
+from dagster_project.dagster_private import step_node_name
 
 E = dg.DagsterEventType
+# the stages in the order a night runs them, as a definition's STAGE_TAG names them (first word)
 ORDER = ("state", "inventory", "reference", "ingest", "ledger", "dbt", "audits", "publish", "report")
+STAGE_TAG = "pfpw/stage"  # on each asset's or check's op (a graph-backed asset: on its assets)
+# the dbt assets' op says "transform" (dbt_assets.py); its line has always been called dbt
+LABELS = {"transform": "dbt"}
 
 
-def stage_of(step_key: str) -> str:
-    if step_key.endswith("landing_zone_state"):
-        return "state"
-    if step_key.endswith("landing_zone_inventory"):
-        return "inventory"
-    if step_key == "reference_tables":
-        return "reference"
-    if step_key.startswith("ingest_") and step_key != "ingest_audit":
-        return "ingest"
-    if step_key in ("ingest_audit", "ledger_balances", "deliveries_due") or step_key.endswith(
-        "_ledger_balances"
-    ):
-        return "ledger"
-    if step_key.startswith("dbt_models"):
-        return "dbt"
-    if step_key.startswith("gx_") or "_gx_" in step_key:
-        return "audits"
-    if step_key.startswith("serving"):
-        return "publish"
-    if step_key.startswith("report"):
-        return "report"
-    return "other"
+def stages_by_node(definitions: dg.Definitions | Iterable[dg.AssetsDefinition]) -> dict[str, str]:
+    """The stage of each asset and check definition, by the name of the job node that runs it.
+
+    The stage is what the definition declares (``STAGE_TAG``): its op's tag, or, for a graph-backed
+    asset (an agency's ingestion: plan, files, commit), its assets' tag. A step belongs to the
+    definition whose node it runs (``dagster_private.step_node_name``).
+    """
+    if isinstance(definitions, dg.Definitions):
+        definitions = [*(definitions.assets or []), *(definitions.asset_checks or [])]
+    out: dict[str, str] = {}
+    for d in definitions:
+        if not isinstance(d, dg.AssetsDefinition):  # an AssetSpec or source asset: nothing runs
+            continue
+        stage = d.node_def.tags.get(STAGE_TAG)
+        if stage is None:
+            stage = next((t for k in sorted(d.keys) if (t := d.get_asset_spec(k).tags.get(STAGE_TAG))), None)
+        if stage is not None:  # "ingest.township" (an asset tag holds no space): the line "ingest township"
+            stage = stage.replace(".", " ")
+            out[d.node_def.name] = LABELS.get(stage, stage)
+    return out
 
 
 @dataclass
@@ -138,12 +142,27 @@ def root_cause(error) -> str:
 
 
 class StageReporter:
-    """Polls the instance's event log of one run and prints a line per finished stage."""
+    """Polls the instance's event log of one run and prints a line per finished stage.
+
+    The run is ``run_id``, or the run carrying ``tags`` (a run Dagster's ``execute_job`` creates, whose
+    id is not known before); each step's stage is that of the definition it runs (``stages``, from
+    :func:`stages_by_node`).
+    """
 
     def __init__(
-        self, instance: dg.DagsterInstance, run_id: str, out: TextIO | None = None, bar: bool = False
+        self,
+        instance: dg.DagsterInstance,
+        run_id: str | None = None,
+        out: TextIO | None = None,
+        bar: bool = False,
+        *,
+        tags: Mapping[str, str] | None = None,
+        stages: Mapping[str, str] | None = None,
     ):
-        self.instance, self.run_id = instance, run_id
+        if run_id is None and not tags:
+            raise ValueError("a run id, or the tags that find the run")
+        self.instance, self.run_id, self.tags = instance, run_id, dict(tags or {})
+        self.stages_by_node = dict(stages or {})
         self.out = out or sys.stdout
         self.bar = bar
         self.stages: dict[str, Stage] = {}
@@ -151,6 +170,7 @@ class StageReporter:
         self.errors: list[tuple[str, str]] = []  # (step, root cause)
         # step key -> the timestamp of its STEP_START (a failure event carries no duration)
         self._started: dict[str, float] = {}
+        self._materialized: set[str] = set()  # the steps that materialized assets
         self._cursor: str | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -180,6 +200,11 @@ class StageReporter:
     # ------------------------------------------------------------------ events
     def _poll(self) -> None:
         with self._lock:
+            if self.run_id is None:
+                runs = self.instance.get_runs(filters=dg.RunsFilter(tags=self.tags), limit=1)
+                if not runs:
+                    return  # not created yet
+                self.run_id = runs[0].run_id
             while True:
                 conn = self.instance.get_records_for_run(self.run_id, cursor=self._cursor, limit=500)
                 for record in conn.records:
@@ -188,16 +213,15 @@ class StageReporter:
                 if not conn.has_more:
                     break
 
-    def _stage_name(self, step_key: str) -> str:
-        stage = stage_of(step_key)
-        # ingest_<agency>.<agency>_plan / _files[<unit>] / _commit: one stage per agency
-        return f"ingest {step_key.removeprefix('ingest_').split('.')[0]}" if stage == "ingest" else stage
+    def stage_name(self, event: dg.DagsterEvent) -> str:
+        """The stage of a step's event: its definition's (an agency's ingestion: ``ingest <agency>``)."""
+        return self.stages_by_node.get(step_node_name(event) or "", "other")
 
     def _handle(self, entry) -> None:
         event = entry.dagster_event
         if event is None or not event.step_key:
             return
-        name = self._stage_name(event.step_key)
+        name = self.stage_name(event)
         stage = self.stages.setdefault(name, Stage(name))
         if event.event_type == E.STEP_START:
             self._started[event.step_key] = entry.timestamp
@@ -209,8 +233,9 @@ class StageReporter:
             # the time in its steps (parallel ingestion units add up: more than the wall clock)
             stage.seconds += (event.event_specific_data.duration_ms or 0) / 1000
             if name not in ("ledger", "audits") and not (
-                name.startswith("ingest ") and not event.step_key.endswith("_commit")
-            ):  # multi-step stages print when the next stage starts (ingestion: when its commit step ends)
+                name.startswith("ingest ") and event.step_key not in self._materialized
+            ):  # multi-step stages print when the next stage starts (ingestion: when the step that
+                # materializes its assets ends, after planning and its work units)
                 self._print_stage(stage)
         elif event.event_type == E.STEP_FAILURE:
             cause = root_cause(event.event_specific_data.error)
@@ -220,6 +245,7 @@ class StageReporter:
             self.errors.append((event.step_key, cause))
             self._print_stage(stage)
         elif event.event_type == E.ASSET_MATERIALIZATION:
+            self._materialized.add(event.step_key)
             mat = event.event_specific_data.materialization
             meta = {k: getattr(v, "value", v) for k, v in (mat.metadata or {}).items()}
             stage.materializations.append((mat.asset_key.to_user_string(), meta))

@@ -14,7 +14,6 @@ import shutil
 import sys
 import threading
 from collections.abc import Mapping
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from dagster_project.assets.keys import (
     extract_key,
 )
 from dagster_project.assets.state import REBUILD_TAG
+from dagster_project.dagster_private import DbtCliResourceWithoutAdapter
 from dagster_project.dbt_project import DBT_EXECUTABLE, dbt_project, prepare_manifest
 from dagster_project.failpoints import failpoint
 from dagster_project.resources import PfpwPaths
@@ -295,26 +295,14 @@ def write_dbt_docs(dbt: DbtCliResource, out: Path, generated: Path | None = None
     stamp.write_text(digest)
 
 
-class PfpwDbtCliResource(DbtCliResource):
-    """dagster-dbt's resource without two costs a night does not need (about 5 s per run), and with
-    the engine it builds on (``engines.py``: duckdb, or spark through the Spark environment's dbt).
-
-    - ``dbt --version`` in a subprocess, to learn the version: the executable is the one of this
-      environment (``DBT_EXECUTABLE``), so it is the installed dbt-core's;
-    - a dbt adapter opened in Dagster's own process, used only to fetch row counts and column
-      metadata, which this project does not ask for.
+class PfpwDbtCliResource(DbtCliResourceWithoutAdapter):
+    """dagster-dbt's resource without two costs a night does not need (about 5 s per run: ``dbt
+    --version`` in a subprocess, a dbt adapter in Dagster's own process; ``dagster_private.py`` says
+    why these two overrides of private methods are there), and with the engine it builds on
+    (``engines.py``: duckdb, or spark through the Spark environment's dbt).
     """
 
     engine: str = "duckdb"
-
-    @cached_property
-    def _cli_version(self):
-        from packaging import version
-
-        return version.parse(importlib.metadata.version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args):  # noqa: ANN001, ANN202 (dagster-dbt's signature)
-        return None
 
 
 def engine_dbt_resource(engine: str | None = None) -> PfpwDbtCliResource:

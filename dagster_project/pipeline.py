@@ -11,6 +11,7 @@ import contextlib
 import os
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -18,10 +19,13 @@ from typing import TextIO
 import dagster as dg
 
 from dagster_project import settings, state
-from dagster_project.console import StageReporter
+from dagster_project.console import StageReporter, stages_by_node
 from dagster_project.locks import run_lock
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+# the `pfpw run` that launched a run: a multiprocess run is created by Dagster's execute_job, which
+# chooses its id; the stage reporter finds the run by this tag
+INVOCATION_TAG = "pfpw/invocation"
 
 
 @dataclass
@@ -116,8 +120,6 @@ def run_pipeline(
     up to ``workers`` (``PFPW_WORKERS``, else the cores) processes at once: ingestion's work units
     side by side. The run holds the warehouse for its steps, whichever process they run in.
     """
-    from dagster._core.utils import make_new_run_id
-
     from dagster_project.dead_runs import fail_dead_runs, process_tags
     from dagster_project.jobs import nightly_request
 
@@ -135,6 +137,7 @@ def run_pipeline(
         if published:
             request = nightly_request(current, published, trigger=trigger)
             job = state_only_job()
+            stages = stages_by_node(_state_assets())
         else:
             from dagster_project.dbt_project import prepare_manifest
 
@@ -146,9 +149,11 @@ def run_pipeline(
             job = defs.resolve_job_def("pfpw_nightly")
             if request.selection:
                 job = job.get_subset(asset_selection=set(request.selection))
+            stages = stages_by_node(defs)
         parallel = executor == "multiprocess" and not published
-        run_id = make_new_run_id()
-        log_path = run_log_path(warehouse, run_id)
+        # this invocation's id: the in-process run's own id (a UUID, as Dagster's), the multiprocess run's tag
+        invocation = str(uuid.uuid4())
+        log_path = run_log_path(warehouse, invocation)
         with contextlib.ExitStack() as stack:
             terminal = out or sys.stdout
             if not verbose:  # what the steps print (dbt's own log lines) goes to the run's log file
@@ -158,20 +163,35 @@ def run_pipeline(
                 else:
                     stack.enter_context(contextlib.redirect_stdout(log))
             reporter = stack.enter_context(
-                StageReporter(instance, run_id, out=terminal, bar=bar and not parallel)
+                StageReporter(
+                    instance,
+                    None if parallel else invocation,
+                    tags={INVOCATION_TAG: invocation} if parallel else None,
+                    stages=stages,
+                    out=terminal,
+                    bar=bar and not parallel,
+                )
             )
             if parallel:
                 result = execute_multiprocess(
-                    instance, run_id, request, workers, run_config=None if verbose else QUIET_LOGS
+                    instance,
+                    request,
+                    workers,
+                    run_config=None if verbose else QUIET_LOGS,
+                    tags={INVOCATION_TAG: invocation},
                 )
             else:
                 result = job.execute_in_process(
                     instance=instance,
                     tags={**request.tags, **process_tags()},  # the process running it (dead_runs.py)
                     raise_on_error=False,
-                    run_id=run_id,
+                    run_id=invocation,
                     run_config=None if verbose else QUIET_LOGS,
                 )
+        named = log_path.with_name(f"{result.run_id}.log")  # a multiprocess run's id is known now
+        if named != log_path and log_path.exists():
+            log_path.replace(named)
+        log_path = named
         outcome = summarise(result, warehouse, reporter, published)
         outcome.rebuilt_from = request.changes
         outcome.log_path = log_path
@@ -180,41 +200,31 @@ def run_pipeline(
 
 
 def execute_multiprocess(
-    instance: dg.DagsterInstance, run_id: str, request, workers: int, run_config: dict | None
-) -> dg.ExecutionResult:
-    """The nightly job (or its incremental selection) as run ``run_id``, on the multiprocess executor.
+    instance: dg.DagsterInstance,
+    request,
+    workers: int,
+    run_config: dict | None,
+    tags: dict[str, str] | None = None,
+) -> dg.JobExecutionResult:
+    """The nightly job (or its incremental selection) on the multiprocess executor, through Dagster's
+    ``execute_job``, which creates the run (``tags`` added to the request's) and runs it in this process.
 
     The job is reconstructable (``jobs.nightly_job``): each step process loads it from the module.
     """
-    from dagster._core.execution.api import execute_run
-
     from dagster_project.dead_runs import process_tags
     from dagster_project.jobs import multiprocess_config, nightly_job
 
     if instance.is_ephemeral:
         raise ValueError("the multiprocess executor needs a persistent Dagster instance (DAGSTER_HOME)")
-    # the fork server hands its step processes the environment it started with (the warehouse, the
-    # key, this run's writer token): a new one per run, so a second run in this process is not the first's
-    _stop_fork_server()
-    recon = dg.reconstructable(nightly_job)
-    config = {**(run_config or {}), **multiprocess_config(workers)}
-    run = instance.create_run_for_job(
-        job_def=recon.get_definition(),
-        run_id=run_id,
-        run_config=config,
-        tags={**request.tags, **process_tags()},  # the run worker: this process (dead_runs.py)
-        asset_selection=frozenset(request.selection) if request.selection else None,
-        job_code_origin=recon.get_python_origin(),
+    return dg.execute_job(
+        dg.reconstructable(nightly_job),
+        instance=instance,
+        run_config={**(run_config or {}), **multiprocess_config(workers)},
+        # the run worker: this process (dead_runs.py)
+        tags={**request.tags, **process_tags(), **(tags or {})},
+        asset_selection=list(request.selection) if request.selection else None,
+        raise_on_error=False,
     )
-    return execute_run(recon, run, instance, raise_on_error=False)
-
-
-def _stop_fork_server() -> None:
-    import multiprocessing.forkserver as forkserver
-
-    stop = getattr(forkserver._forkserver, "_stop", None)  # noqa: SLF001 (no public way to restart it)
-    if stop is not None:
-        stop()
 
 
 @contextlib.contextmanager
@@ -238,20 +248,26 @@ def _descriptors_to(log: TextIO):
         terminal.close()
 
 
+def _state_assets() -> list[dg.AssetsDefinition]:
+    from dagster_project.assets.state import landing_zone_state
+
+    return [landing_zone_state]
+
+
 def state_only_job() -> dg.JobDefinition:
     """The nightly job reduced to its state record, from Definitions holding that asset alone."""
-    from dagster_project.assets.state import landing_zone_state
     from dagster_project.jobs import JOB_DESCRIPTION, JOB_NAME, WRITER_TAG
     from dagster_project.resources import PfpwPaths
 
+    assets = _state_assets()
     job = dg.define_asset_job(
         JOB_NAME,
-        selection=[landing_zone_state.key],
+        selection=[a.key for a in assets],
         description=JOB_DESCRIPTION,
         tags=WRITER_TAG,
         executor_def=dg.in_process_executor,
     )
-    defs = dg.Definitions(assets=[landing_zone_state], jobs=[job], resources={"paths": PfpwPaths()})
+    defs = dg.Definitions(assets=assets, jobs=[job], resources={"paths": PfpwPaths()})
     return defs.resolve_job_def(JOB_NAME)
 
 
@@ -265,7 +281,10 @@ def run_log_path(warehouse: Path, run_id: str, keep: int = 30) -> Path:
 
 
 def summarise(
-    result: dg.ExecuteInProcessResult, warehouse: Path, reporter: StageReporter, published: dict | None
+    result: dg.ExecuteInProcessResult | dg.JobExecutionResult,
+    warehouse: Path,
+    reporter: StageReporter,
+    published: dict | None,
 ) -> Outcome:
     from dagster_project.checks.asset_checks import failed_expectations
     from dagster_project.lake import Lake
@@ -292,9 +311,7 @@ def summarise(
             mat = event.event_specific_data.materialization
             if mat.asset_key.path[0] == "serving":
                 out.published = True
-        elif event.event_type == dg.DagsterEventType.STEP_SKIPPED and (event.step_key or "").startswith(
-            "serving"
-        ):
+        elif event.event_type == dg.DagsterEventType.STEP_SKIPPED and reporter.stage_name(event) == "publish":
             out.errors.append(
                 (
                     "publication",

@@ -23,8 +23,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
+from dagster_project.dagster_private import InstigatorType, TickStatus
 from dagster_project.settings import PROJECT_DIR
 from tests.conftest import SAMPLE, TEST_KEY
 

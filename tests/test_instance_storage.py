@@ -1,14 +1,13 @@
-"""The event log storage pfpw deploys (dagster_project/instance_storage.py) keeps Dagster's behaviour."""
+"""The event log storage pfpw deploys (dagster_project/dagster_private.py) keeps Dagster's behaviour."""
 
 import shutil
 import threading
 import time
 
 import dagster as dg
-from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster import EventLogEntry
 
-from dagster_project.instance_storage import PooledSqliteEventLogStorage
+from dagster_project.dagster_private import PooledSqliteEventLogStorage, SqliteEventLogStorage
 from dagster_project.settings import PROJECT_DIR
 from tests.nightly import environment, instance_for_test
 

@@ -55,6 +55,7 @@ REFERENCE_GROUP = "reference"
         for name, cols in REFERENCE_TABLES.items()
     ],
     can_subset=False,
+    op_tags={"pfpw/stage": "reference"},
 )
 def reference_tables(context: dg.AssetExecutionContext, paths: PfpwPaths):
     ref = load_reference(paths.sources)
@@ -78,6 +79,7 @@ def reference_tables(context: dg.AssetExecutionContext, paths: PfpwPaths):
     "name (listed in the ledger as ignored).",
     kinds={"parquet"},
     deps=[STATE_KEY],
+    op_tags={"pfpw/stage": "inventory"},
 )
 def landing_zone_inventory(context: dg.AssetExecutionContext, paths: PfpwPaths) -> dg.MaterializeResult:
     with paths.writer_lock():
@@ -200,6 +202,8 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
                 description=s.description
                 + " Valid rows, pseudonymised; see the ledger and quarantine for the rest.",
                 kinds={"parquet", "polars"},
+                # the stage of the graph's steps (console.py; an asset tag holds no space)
+                tags={"pfpw/stage": f"ingest.{agency}"},
                 metadata={
                     "agency": agency,
                     "dagster/column_schema": dg.TableSchema(
@@ -275,6 +279,7 @@ AGENCY_ASSETS = [build_agency_asset(a) for a in AGENCIES]
         ),
     ],
     can_subset=False,
+    op_tags={"pfpw/stage": "ledger"},
 )
 def ingest_audit(context: dg.AssetExecutionContext, paths: PfpwPaths):
     with paths.writer_lock():
@@ -350,6 +355,7 @@ def overdue_by_agency(deliveries: pl.DataFrame) -> dict[str, pl.DataFrame]:
     ],
     name="deliveries_due",
     can_subset=True,
+    op_tags={"pfpw/stage": "ledger"},
 )
 def deliveries_due(context: dg.AssetCheckExecutionContext, paths: PfpwPaths):
     """One warning per agency naming its units with months overdue or rejected."""
@@ -439,6 +445,7 @@ def ledger_balance_problems(paths: PfpwPaths, extract: str, months: list[str] | 
     ],
     name="ledger_balances",
     can_subset=True,
+    op_tags={"pfpw/stage": "ledger"},
 )
 def ledger_balances(context: dg.AssetCheckExecutionContext, paths: PfpwPaths):
     """Every (selected) extract's ledger against its Parquet, in one step: on an incremental night,

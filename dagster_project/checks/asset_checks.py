@@ -121,6 +121,7 @@ def gx_results(paths: PfpwPaths, only: set[str] | None = None) -> list[dg.AssetC
     description="The Great Expectations suites of every mart, in one step with one GX context; the Data Docs "
     "pages of the run are built once at the end (offline). A run that rebuilds some marts audits those.",
     can_subset=True,
+    op_tags={"pfpw/stage": "audits"},
 )
 def gx_audits(context: dg.AssetCheckExecutionContext, paths: PfpwPaths):
     selected = set(context.selected_asset_check_keys)
