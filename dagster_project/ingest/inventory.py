@@ -34,6 +34,8 @@ def code_fingerprint() -> str:
         "schemas/contract.py",
         "ingest/readers.py",
         "ingest/validate.py",
+        "ingest/frames.py",
+        "ingest/rules.py",
         "ingest/parse.py",
         "ingest/workbook.py",
         "landing.py",
