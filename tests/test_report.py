@@ -338,3 +338,34 @@ def test_charts_unchanged_since_the_last_page_are_not_rendered_again(report, tmp
     build_report(warehouse, year=YEAR - 1, pdf=False)
     assert rendered[2] > 0
     assert len(list(cache.glob("*.svg"))) <= figures  # only the charts of the last page are kept
+
+
+HOSTILE = ('<script>alert("x")</script>', '"><img src=x onerror=alert(1)>', "' onmouseover='alert(1)")
+
+
+def test_names_and_reasons_from_the_files_are_escaped_on_the_page(report, tmp_path):
+    """Township and village names, file names and reasons come from delivered files: whatever they hold,
+    the page shows them as text, never as markup (a `<script>` or an `onerror` never runs)."""
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    shutil.copy(report["warehouse"] / "serving.duckdb", warehouse / "serving.duckdb")
+    con = duckdb.connect(str(warehouse / "serving.duckdb"))
+    try:
+        for table in (
+            "population_indicators",
+            "fee_collection",
+            "enforcement_outcomes",
+            "service_station_coverage",
+        ):
+            con.execute(f"update marts.{table} set township_name = township_name || ?", [HOSTILE[0]])
+        con.execute("update marts.village_indicators set village_name = village_name || ?", [HOSTILE[1]])
+        con.execute(
+            "update audit.ingest_ledger set source_file = source_file || ?, reason = ?",
+            [HOSTILE[2], HOSTILE[1]],
+        )
+    finally:
+        con.close()
+    page = build_report(warehouse, pdf=False).html.read_text(encoding="utf-8")
+    assert html.escape(HOSTILE[0]) in page or HOSTILE[0].replace("<", "&lt;") in page
+    for raw in ("<script>alert", "<img src=x", "onerror=alert(1)>", "' onmouseover='"):
+        assert raw not in page, raw
