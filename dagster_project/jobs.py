@@ -54,25 +54,12 @@ def pfpw_executor(config: dict) -> dict:
     """
     if config["mode"] == "multiprocess":
         multi: dict = {"max_concurrent": config["max_concurrent"]}
-        if config["fork_server"] and not _environment_per_run():
+        if config["fork_server"]:
             multi["start_method"] = {"forkserver": {"preload_modules": PRELOAD}}
-        return {"multiprocess": multi}  # else Dagster's default, spawn
+        return {"multiprocess": multi}
     if config["mode"] != "in_process":
         raise ValueError(f"executor mode {config['mode']!r}: in_process or multiprocess")
     return {"in_process": {}}
-
-
-def _environment_per_run() -> bool:
-    """Whether this process sets the environment its run's steps need for each run: a `pfpw run`, which holds
-    the warehouse's run lock (its token, for the run's step processes, is in this environment: locks.py),
-    and may run several runs (the tests). Its steps then start afresh (spawn) from the current environment:
-    a fork server hands its step processes the environment it started with, the first run's, and Python
-    has no public way to restart it. The daemon's and the UI's run workers are new processes per run."""
-    import os
-
-    from dagster_project.locks import TOKEN_VAR
-
-    return bool(os.environ.get(TOKEN_VAR))
 
 
 pfpw_nightly = dg.define_asset_job(
@@ -86,8 +73,7 @@ pfpw_nightly = dg.define_asset_job(
 
 def multiprocess_config(workers: int) -> dict:
     """Run config: the multiprocess executor, ``workers`` steps at once, each forked from a server
-    that imported the pipeline once (a step starts in about a second instead of three), or, in a
-    `pfpw run`, spawned from its current environment (``_environment_per_run``)."""
+    that imported the pipeline once (a step starts in about a second instead of three)."""
     return {"execution": {"config": {"mode": "multiprocess", "max_concurrent": workers}}}
 
 

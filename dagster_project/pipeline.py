@@ -211,11 +211,15 @@ def execute_multiprocess(
 
     The job is reconstructable (``jobs.nightly_job``): each step process loads it from the module.
     """
+    from dagster_project.dagster_private import restart_fork_server
     from dagster_project.dead_runs import process_tags
     from dagster_project.jobs import multiprocess_config, nightly_job
 
     if instance.is_ephemeral:
         raise ValueError("the multiprocess executor needs a persistent Dagster instance (DAGSTER_HOME)")
+    # the fork server hands its step processes the environment it started with (the warehouse, the
+    # key, this run's writer token): a new one per run, so a second run in this process is not the first's
+    restart_fork_server()
     return dg.execute_job(
         dg.reconstructable(nightly_job),
         instance=instance,

@@ -176,6 +176,26 @@ def test_the_dbt_resource_methods_it_overrides_are_there_and_called():
     assert dbt_resource._cli_version.major == 1
 
 
+def test_the_fork_server_it_restarts_is_where_it_was():
+    """``restart_fork_server``: Python's module-level fork server and its ``_stop`` (no public restart)."""
+    import multiprocessing.forkserver as forkserver
+
+    from dagster_project.dagster_private import restart_fork_server
+
+    assert callable(forkserver._forkserver._stop)
+    ctx = __import__("multiprocessing").get_context("forkserver")
+    queue = ctx.Queue()
+    first = ctx.Process(target=queue.put, args=(1,))
+    first.start()
+    assert queue.get(timeout=60) == 1
+    first.join()
+    server = forkserver._forkserver._forkserver_pid
+    assert server is not None
+    restart_fork_server()
+    assert forkserver._forkserver._forkserver_pid is None  # the next process starts a new server
+    restart_fork_server()  # none running: nothing to do
+
+
 def test_the_tick_and_instigator_types_the_daemon_test_reads_are_there():
     from dagster_project.dagster_private import InstigatorType, TickStatus
 
