@@ -34,17 +34,18 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+from dagster_project import settings
 
 if TYPE_CHECKING:  # polars is imported where it is used: the state's calendar part must stay cheap
     import polars as pl
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-AS_OF_ENV = "PFPW_AS_OF"
-UNTIL_ENV = "PFPW_EXPECT_DELIVERIES_UNTIL"
+AS_OF_ENV = settings.AS_OF_VAR
+UNTIL_ENV = settings.DELIVERIES_UNTIL_VAR
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def status_schema() -> dict:
 
 
 def as_of() -> dt.date:
-    value = os.environ.get(AS_OF_ENV, "").strip()
+    value = settings.as_of_raw()
     return dt.date.fromisoformat(value) if value else dt.datetime.now(SHANGHAI).date()
 
 
@@ -112,7 +113,7 @@ def _months(first: str, last: str) -> list[str]:
 
 def expected_months(landing_months: list[str], today: dt.date) -> list[str]:
     """The reporting months every unit is expected to deliver (see the module's docstring)."""
-    until = os.environ.get(UNTIL_ENV, "").strip() or "latest"
+    until = settings.deliveries_until()
     if not landing_months and until == "latest":
         return []
     last = max(landing_months) if landing_months else f"{today:%Y-%m}"
@@ -224,7 +225,7 @@ def calendar_position(today: dt.date | None = None) -> str:
             if due.date_for(candidate) < today:
                 latest_passed[agency] = candidate
                 break
-    until = os.environ.get(UNTIL_ENV, "").strip() or "latest"
+    until = settings.deliveries_until()
     if until == "today":  # the expected months grow on the first of every month
         until += f":{today:%Y-%m}"
     return f"{until}|" + ",".join(f"{a}:{m}" for a, m in sorted(latest_passed.items()))

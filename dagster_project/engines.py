@@ -12,17 +12,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from dagster_project import settings
 from dagster_project.settings import PROJECT_DIR
 
-ENGINES = ("duckdb", "spark")
-ENGINE_VAR = "PFPW_ENGINE"
+ENGINES = settings.ENGINES
+ENGINE_VAR = settings.ENGINE_VAR
 SPARK_VENV = PROJECT_DIR / ".spark-venv"
 SPARK_DBT_EXECUTABLE = SPARK_VENV / "bin" / "dbt"
 TABLE_MATERIALIZATIONS = ("table", "incremental")
@@ -33,10 +33,7 @@ class EngineUnavailable(Exception):
 
 
 def engine() -> str:
-    value = (os.environ.get(ENGINE_VAR) or "duckdb").strip().lower()
-    if value not in ENGINES:
-        raise ValueError(f"{ENGINE_VAR}={value!r}: choose one of {', '.join(ENGINES)}")
-    return value
+    return settings.engine()
 
 
 def require_spark() -> Path:

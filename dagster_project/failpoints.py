@@ -4,15 +4,16 @@ A no-op unless the variable names the point; used by the kill tests to SIGKILL t
 pipeline at a known stage (during ingestion, dbt and publication).
 """
 
-import os
 import time
 from pathlib import Path
 
+from dagster_project import settings
+
 
 def failpoint(name: str) -> None:
-    if os.environ.get("PFPW_FAILPOINT") != name:
+    point, marker, sleep = settings.failpoint()
+    if point != name:
         return
-    marker = os.environ.get("PFPW_FAILPOINT_MARKER")
     if marker:
         Path(marker).write_text(name)
-    time.sleep(float(os.environ.get("PFPW_FAILPOINT_SLEEP", "600")))
+    time.sleep(sleep)

@@ -86,6 +86,66 @@ def duckdb_memory_limit() -> str:
     return os.environ.get(DUCKDB_MEMORY_LIMIT_VAR, "").strip() or DUCKDB_MEMORY_LIMIT
 
 
+ENGINE_VAR = "PFPW_ENGINE"
+ENGINES = ("duckdb", "spark")
+
+
+def engine() -> str:
+    """The engine dbt builds on (PFPW_ENGINE): ``duckdb`` (default) or ``spark`` (engines.py)."""
+    value = (os.environ.get(ENGINE_VAR) or "duckdb").strip().lower()
+    if value not in ENGINES:
+        raise ValueError(f"{ENGINE_VAR}={value!r}: choose one of {', '.join(ENGINES)}")
+    return value
+
+
+MAX_ROW_DROP_SHARE_VAR = "PFPW_MAX_ROW_DROP_SHARE"
+
+
+def max_row_drop_share() -> float:
+    """The share of a mart's rows a publication may lose against the last one before its audit blocks it
+    (PFPW_MAX_ROW_DROP_SHARE, default 0.10): a withdrawn month meant is published with one run above it."""
+    raw = os.environ.get(MAX_ROW_DROP_SHARE_VAR, "").strip() or "0.10"
+    try:
+        share = float(raw)
+    except ValueError:
+        raise ValueError(f"{MAX_ROW_DROP_SHARE_VAR}={raw!r}: a share between 0 and 1") from None
+    if not 0 <= share <= 1:
+        raise ValueError(f"{MAX_ROW_DROP_SHARE_VAR}={raw!r}: a share between 0 and 1")
+    return share
+
+
+AS_OF_VAR = "PFPW_AS_OF"
+DELIVERIES_UNTIL_VAR = "PFPW_EXPECT_DELIVERIES_UNTIL"
+
+
+def as_of_raw() -> str:
+    """The date the deliveries' statuses are taken at (PFPW_AS_OF, YYYY-MM-DD; empty: today in Asia/Shanghai)."""
+    return os.environ.get(AS_OF_VAR, "").strip()
+
+
+def deliveries_until() -> str:
+    """Up to which month every unit is expected to deliver (PFPW_EXPECT_DELIVERIES_UNTIL: ``latest``
+    (default: the latest month in the landing zone), ``today`` or ``YYYY-MM``; deliveries.py)."""
+    return os.environ.get(DELIVERIES_UNTIL_VAR, "").strip() or "latest"
+
+
+def failpoint() -> tuple[str | None, str | None, float]:
+    """The kill tests' failpoint (PFPW_FAILPOINT), the marker file it writes (PFPW_FAILPOINT_MARKER) and how
+    long it waits to be killed (PFPW_FAILPOINT_SLEEP, default 600 s): never set in production."""
+    return (
+        os.environ.get("PFPW_FAILPOINT") or None,
+        os.environ.get("PFPW_FAILPOINT_MARKER") or None,
+        float(os.environ.get("PFPW_FAILPOINT_SLEEP", "600")),
+    )
+
+
+def quiet_great_expectations() -> None:
+    """Great Expectations sends usage statistics unless GX_ANALYTICS_ENABLED says no, read from the
+    environment when it is imported: the one place the process's environment is written (no call of GX
+    takes it otherwise), before GX is imported (checks/suites.py, checks/gx_runner.py). No network, ever."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+
 MAX_FILE_BYTES_VAR = "PFPW_MAX_FILE_BYTES"
 MAX_WORKBOOK_CELLS_VAR = "PFPW_MAX_WORKBOOK_CELLS"
 

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+from dagster_project import settings  # noqa: E402,I001 (GX reads its analytics switch when imported)
+
+settings.quiet_great_expectations()
 
 import great_expectations as gx  # noqa: E402
 from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier  # noqa: E402

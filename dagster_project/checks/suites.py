@@ -9,13 +9,14 @@ from these declarations on every run; nothing is hand-edited JSON.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no network calls, ever
+from dagster_project import settings
+
+settings.quiet_great_expectations()  # no network calls, ever
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -28,9 +29,6 @@ def _gx():
     import great_expectations.expectations as gxe
 
     return gx, gxe
-
-
-MAX_ROW_DROP_SHARE = float(os.environ.get("PFPW_MAX_ROW_DROP_SHARE", "0.10"))
 
 
 @dataclass(frozen=True)
@@ -119,9 +117,10 @@ def blocking_suite(spec: MartSpec, df: pd.DataFrame, previous_rows: int | None) 
     exp += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in spec.nonnegative_ratios]
     exp += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in count_columns(df, spec)]
     if previous_rows:
-        floor = math.ceil(previous_rows * (1 - MAX_ROW_DROP_SHARE))
+        share = settings.max_row_drop_share()
+        floor = math.ceil(previous_rows * (1 - share))
         hint = (
-            f"the last publication served {previous_rows} rows; losing more than {MAX_ROW_DROP_SHARE:.0%} of "
+            f"the last publication served {previous_rows} rows; losing more than {share:.0%} of "
             "them blocks publication. If the landing zone lost them on purpose (a withdrawn month or file), "
             "publish with one run under PFPW_MAX_ROW_DROP_SHARE above the share lost"
         )
