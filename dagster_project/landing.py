@@ -180,11 +180,13 @@ def read_bytes(path: Path, limit: int) -> bytes:
         size = os.fstat(fd).st_size
         if size > limit:
             raise NotADelivery(f"{size:,} bytes, over the bound of {limit:,} (PFPW_MAX_FILE_BYTES)")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(limit + 1)
-        if len(data) > limit:
-            raise NotADelivery(f"grew past the bound of {limit:,} bytes while read (PFPW_MAX_FILE_BYTES)")
-        return data
+        chunks, total = [], 0
+        while chunk := os.read(fd, max(size + 1 - total, 1 << 16)):  # one read for a file that keeps its size
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise NotADelivery(f"grew past the bound of {limit:,} bytes while read (PFPW_MAX_FILE_BYTES)")
+        return b"".join(chunks)
     finally:
         os.close(fd)
 
