@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	$(UV) sync --locked
 	@mkdir -p $(DAGSTER_HOME) && cp -n deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
 	@# the dbt manifest the definitions are built from, prepared here (dagster-dbt's "prepare" step)
-	$(BIN)/python -m dagster_project.dbt_project
+	$(BIN)/python -m dagster_project.defs.dbt.project
 	@touch $@
 
 run: install  ## ingest sources/, build, audit and publish warehouse/serving.duckdb
@@ -44,10 +44,11 @@ test-all: install lint  ## lint, then every test (Spark parity, Superset, daemon
 lint: install
 	$(BIN)/ruff check dagster_project tests benchmarks dbt/bouncer_checks bi
 	$(BIN)/ruff format --check dagster_project tests benchmarks dbt/bouncer_checks bi
+	$(BIN)/lint-imports
 	@# the dbt templater opens the DuckDB profile: give it a throwaway warehouse folder
 	PFPW_WAREHOUSE_DIR=$$(mktemp -d) $(BIN)/sqlfluff lint dbt/models --processes 2
 	@# the review dbt Labs' dbt-project-evaluator makes, as dbt-bouncer checks on the manifest (parsed again if stale)
-	$(BIN)/python -m dagster_project.dbt_project
+	$(BIN)/python -m dagster_project.defs.dbt.project
 	$(BIN)/dbt-bouncer run --config-file dbt/dbt-bouncer.yml
 
 format: install

@@ -24,7 +24,7 @@ E = dg.DagsterEventType
 # the stages in the order a night runs them, as a definition's STAGE_TAG names them (first word)
 ORDER = ("state", "inventory", "reference", "ingest", "ledger", "dbt", "audits", "publish", "report")
 STAGE_TAG = "pfpw/stage"  # on each asset's or check's op (a graph-backed asset: on its assets)
-# the dbt assets' op says "transform" (dbt_assets.py); its line has always been called dbt
+# the dbt assets' op says "transform" (defs/dbt/assets.py); its line has always been called dbt
 LABELS = {"transform": "dbt"}
 
 

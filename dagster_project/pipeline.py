@@ -121,7 +121,7 @@ def run_pipeline(
     side by side. The run holds the warehouse for its steps, whichever process they run in.
     """
     from dagster_project.dead_runs import fail_dead_runs, process_tags
-    from dagster_project.jobs import nightly_request
+    from dagster_project.defs.automation.jobs import nightly_request
 
     start = time.monotonic()
     key = settings.pii_key()
@@ -139,7 +139,7 @@ def run_pipeline(
             job = state_only_job()
             stages = stages_by_node(_state_assets())
         else:
-            from dagster_project.dbt_project import prepare_manifest
+            from dagster_project.defs.dbt.project import prepare_manifest
 
             prepare_manifest()  # before the definitions load: they are built from the manifest
             from dagster_project.definitions import defs
@@ -209,11 +209,12 @@ def execute_multiprocess(
     """The nightly job (or its incremental selection) on the multiprocess executor, through Dagster's
     ``execute_job``, which creates the run (``tags`` added to the request's) and runs it in this process.
 
-    The job is reconstructable (``jobs.nightly_job``): each step process loads it from the module.
+    The job is reconstructable (``definitions.nightly_job``): each step process loads it from the module.
     """
     from dagster_project.dagster_private import restart_fork_server
     from dagster_project.dead_runs import process_tags
-    from dagster_project.jobs import multiprocess_config, nightly_job
+    from dagster_project.definitions import nightly_job
+    from dagster_project.defs.executor import multiprocess_config
 
     if instance.is_ephemeral:
         raise ValueError("the multiprocess executor needs a persistent Dagster instance (DAGSTER_HOME)")
@@ -253,15 +254,15 @@ def _descriptors_to(log: TextIO):
 
 
 def _state_assets() -> list[dg.AssetsDefinition]:
-    from dagster_project.assets.state import landing_zone_state
+    from dagster_project.defs.ingestion.state import landing_zone_state
 
     return [landing_zone_state]
 
 
 def state_only_job() -> dg.JobDefinition:
     """The nightly job reduced to its state record, from Definitions holding that asset alone."""
-    from dagster_project.jobs import JOB_DESCRIPTION, JOB_NAME, WRITER_TAG
-    from dagster_project.resources import PfpwPaths
+    from dagster_project.defs.automation.jobs import JOB_DESCRIPTION, JOB_NAME, WRITER_TAG
+    from dagster_project.defs.resources import PfpwPaths
 
     assets = _state_assets()
     job = dg.define_asset_job(
@@ -290,7 +291,7 @@ def summarise(
     reporter: StageReporter,
     published: dict | None,
 ) -> Outcome:
-    from dagster_project.checks.asset_checks import failed_expectations
+    from dagster_project.defs.audits.checks import failed_expectations
     from dagster_project.lake import Lake
 
     out = Outcome(success=result.success, run_id=result.run_id, nothing_new_since=published)

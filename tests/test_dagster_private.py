@@ -168,7 +168,7 @@ def test_the_dbt_resource_methods_it_overrides_are_there_and_called():
     assert "self._initialize_dbt_core_adapter(" in cli and "self._cli_version" in cli
 
     from dagster_project.dagster_private import DbtCliResourceWithoutAdapter
-    from dagster_project.dbt_assets import PfpwDbtCliResource, dbt_resource
+    from dagster_project.defs.dbt.assets import PfpwDbtCliResource, dbt_resource
 
     assert issubclass(PfpwDbtCliResource, DbtCliResourceWithoutAdapter)
     assert issubclass(DbtCliResourceWithoutAdapter, DbtCliResource)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dagster_project.dbt_project import prepare_manifest
+from dagster_project.defs.dbt.project import prepare_manifest
 from dagster_project.settings import DBT_PROJECT_DIR
 
 BOUNCER = str(Path(sys.executable).parent / "dbt-bouncer")

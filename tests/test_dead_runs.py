@@ -122,7 +122,7 @@ def test_only_runs_of_this_host_whose_process_is_gone_are_failed(instance, dead_
 
 
 def test_the_sensor_fails_a_dead_run(instance, dead_process):
-    from dagster_project.sensors import dead_runs_sensor
+    from dagster_project.defs.automation.sensors import dead_runs_sensor
 
     assert dead_runs_sensor.minimum_interval_seconds == 60
     assert dead_runs_sensor.default_status == dg.DefaultSensorStatus.RUNNING

@@ -8,10 +8,10 @@ rewritten month is found, and the check no longer rescans the whole history.
 
 import polars as pl
 
-from dagster_project.assets.ingestion import ledger_balance_problems
+from dagster_project.defs.ingestion.assets import ledger_balance_problems
+from dagster_project.defs.resources import PfpwPaths
 from dagster_project.ingest.run import ingest_landing_zone
 from dagster_project.lake import Lake
-from dagster_project.resources import PfpwPaths
 from tests.conftest import TEST_KEY
 from tests.nightly import small_zone
 

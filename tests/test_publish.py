@@ -107,8 +107,8 @@ def test_a_failed_audit_leaves_the_served_file_byte_identical(sample_run, tmp_pa
 
 
 def test_a_corrupted_mart_row_fails_its_suite(sample_run, tmp_path):
-    from dagster_project.checks.asset_checks import gx_results
-    from dagster_project.resources import PfpwPaths
+    from dagster_project.defs.audits.checks import gx_results
+    from dagster_project.defs.resources import PfpwPaths
 
     _, warehouse = copy_run(sample_run, tmp_path)
     con = duckdb.connect(str(warehouse / "warehouse.duckdb"))

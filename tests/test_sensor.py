@@ -21,11 +21,11 @@ import dagster as dg
 import pytest
 
 from dagster_project import state
-from dagster_project.assets.keys import SERVING_KEY, STATE_KEY, extract_key, mart_key
 from dagster_project.definitions import defs
-from dagster_project.resources import PfpwPaths
-from dagster_project.schedules import nightly_schedule
-from dagster_project.sensors import landing_zone_sensor
+from dagster_project.defs.automation.schedules import nightly_schedule
+from dagster_project.defs.automation.sensors import landing_zone_sensor
+from dagster_project.defs.ingestion.keys import SERVING_KEY, STATE_KEY, extract_key, mart_key
+from dagster_project.defs.resources import PfpwPaths
 from tests.conftest import SAMPLE, TEST_KEY
 
 MONTHS = ("2012-02", "2012-03")

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from dagster_project.assets.keys import REPORT_KEY, SERVING_KEY
-from dagster_project.resources import PfpwPaths
+from dagster_project.defs.ingestion.keys import REPORT_KEY, SERVING_KEY
+from dagster_project.defs.resources import PfpwPaths
 
 
 @dg.asset(

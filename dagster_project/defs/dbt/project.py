@@ -1,6 +1,6 @@
 """The dbt project and its manifest, prepared without Dagster's definitions and without PATH.
 
-``make install`` runs ``python -m dagster_project.dbt_project`` (the manifest is ready before the
+``make install`` runs ``python -m dagster_project.defs.dbt.project`` (the manifest is ready before the
 UI or the CLI starts), and ``pfpw`` calls :func:`prepare_manifest` before it loads the
 definitions. The ``dbt`` executable is the one beside this environment's Python, so nothing
 depends on the venv's ``bin/`` being on PATH (it is not under ``make ui``).

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from dagster_project.assets.keys import (
+from dagster_project.defs.executor import pfpw_executor
+from dagster_project.defs.ingestion.keys import (
     DELIVERY_KEY,
     EXTRACT_KEYS_BY_AGENCY,
     INVENTORY_KEY,
@@ -18,49 +19,12 @@ from dagster_project.assets.keys import (
     SERVING_KEY,
     STATE_KEY,
 )
-from dagster_project.assets.state import REBUILD_TAG
+from dagster_project.defs.ingestion.state import REBUILD_TAG
 from dagster_project.state import State
 
 WRITER_TAG = {"pfpw/warehouse-writer": "true"}  # limited to one run at a time by the instance (dagster.yaml)
 JOB_NAME = "pfpw_nightly"
 JOB_DESCRIPTION = "Everything: ingest the landing zone (unchanged files are not read again), build the marts, audit, publish."
-
-PRELOAD = ["dagster_project.definitions"]
-
-
-@dg.configured(
-    dg.multi_or_in_process_executor,
-    config_schema={
-        "mode": dg.Field(
-            str,
-            default_value="in_process",
-            description="in_process (one step after another) or multiprocess (steps side by side)",
-        ),
-        "max_concurrent": dg.Field(
-            int, default_value=0, description="multiprocess: steps at once (0: the cores)"
-        ),
-        "fork_server": dg.Field(
-            bool,
-            default_value=True,
-            description="multiprocess: fork steps from a server that imported the pipeline once",
-        ),
-    },
-)
-def pfpw_executor(config: dict) -> dict:
-    """Dagster's own executor, in-process unless a run's config says ``mode: multiprocess``.
-
-    `pfpw run` with PFPW_EXECUTOR=multiprocess, or the UI's launchpad, choose multiprocess:
-    ingestion's work units (one per agency and district) then run in parallel processes.
-    """
-    if config["mode"] == "multiprocess":
-        multi: dict = {"max_concurrent": config["max_concurrent"]}
-        if config["fork_server"]:
-            multi["start_method"] = {"forkserver": {"preload_modules": PRELOAD}}
-        return {"multiprocess": multi}
-    if config["mode"] != "in_process":
-        raise ValueError(f"executor mode {config['mode']!r}: in_process or multiprocess")
-    return {"in_process": {}}
-
 
 pfpw_nightly = dg.define_asset_job(
     name=JOB_NAME,
@@ -69,32 +33,6 @@ pfpw_nightly = dg.define_asset_job(
     tags=WRITER_TAG,
     executor_def=pfpw_executor,
 )
-
-
-def multiprocess_config(workers: int) -> dict:
-    """Run config: the multiprocess executor, ``workers`` steps at once, each forked from a server
-    that imported the pipeline once (a step starts in about a second instead of three)."""
-    return {"execution": {"config": {"mode": "multiprocess", "max_concurrent": workers}}}
-
-
-def executor_mode(run_config: dict) -> str:
-    """The executor mode a run's config chose (``pfpw_executor``: in_process unless it says otherwise)."""
-    return (run_config.get("execution", {}).get("config", {}) or {}).get("mode", "in_process")
-
-
-def executor_run_config() -> dict:
-    """The run config of the executor the environment asks for (PFPW_EXECUTOR, PFPW_WORKERS): for the
-    schedule's and the sensor's runs, as for `pfpw run`."""
-    from dagster_project import settings
-
-    return multiprocess_config(settings.workers()) if settings.executor() == "multiprocess" else {}
-
-
-def nightly_job() -> dg.JobDefinition:
-    """The nightly job, for ``dg.reconstructable``: what each step process of a multiprocess run loads."""
-    from dagster_project.definitions import defs
-
-    return defs.resolve_job_def(JOB_NAME)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from dagster_project.assets.keys import mart_key
 from dagster_project.checks.suites import (
     MARTS,
     MartSpec,
@@ -15,7 +14,8 @@ from dagster_project.checks.suites import (
     district_sum_suite,
     warning_suite,
 )
-from dagster_project.resources import PfpwPaths
+from dagster_project.defs.ingestion.keys import mart_key
+from dagster_project.defs.resources import PfpwPaths
 
 
 def read_mart(paths: PfpwPaths, name: str) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """The dbt project as Dagster assets: every dbt source is the ingestion asset that wrote it.
 
 The manifest is prepared before this module is imported (``make install`` and ``pfpw`` do it,
-see ``dbt_project.py``); if it is still missing or stale here, it is parsed with this
+see ``project.py``); if it is still missing or stale here, it is parsed with this
 environment's own ``dbt`` (an absolute path: no PATH needed), so the UI, the CLI and the tests
 always load the same graph.
 """
@@ -25,8 +25,11 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from dagster_project import engines, jobs, lineage
-from dagster_project.assets.keys import (
+from dagster_project import engines, lineage
+from dagster_project.dagster_private import DbtCliResourceWithoutAdapter
+from dagster_project.defs import executor
+from dagster_project.defs.dbt.project import DBT_EXECUTABLE, dbt_project, prepare_manifest
+from dagster_project.defs.ingestion.keys import (
     DELIVERY_KEY,
     INVENTORY_KEY,
     LEDGER_KEY,
@@ -34,11 +37,9 @@ from dagster_project.assets.keys import (
     REFERENCE_KEYS,
     extract_key,
 )
-from dagster_project.assets.state import REBUILD_TAG
-from dagster_project.dagster_private import DbtCliResourceWithoutAdapter
-from dagster_project.dbt_project import DBT_EXECUTABLE, dbt_project, prepare_manifest
+from dagster_project.defs.ingestion.state import REBUILD_TAG
+from dagster_project.defs.resources import PfpwPaths
 from dagster_project.failpoints import failpoint
-from dagster_project.resources import PfpwPaths
 from dagster_project.state import code_digest, record_writer
 
 LAKE_SOURCES = {
@@ -173,7 +174,7 @@ def _import_audits_meanwhile(context: dg.AssetExecutionContext) -> threading.Thr
     audits that follow then find GX loaded. A step of the multiprocess executor has its own process,
     where the import would only compete with dbt for the cores. Joined before the step ends.
     """
-    if jobs.executor_mode(context.run.run_config) != "in_process" or "great_expectations" in sys.modules:
+    if executor.executor_mode(context.run.run_config) != "in_process" or "great_expectations" in sys.modules:
         return None
 
     def load() -> None:

@@ -11,8 +11,9 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from dagster_project import jobs, progress, settings
-from dagster_project.assets.keys import (
+from dagster_project import progress, settings
+from dagster_project.defs import executor
+from dagster_project.defs.ingestion.keys import (
     DELIVERY_KEY,
     INVENTORY_KEY,
     LEDGER_KEY,
@@ -21,7 +22,8 @@ from dagster_project.assets.keys import (
     STATE_KEY,
     extract_key,
 )
-from dagster_project.assets.state import INGESTION_GROUP, REBUILD_TAG
+from dagster_project.defs.ingestion.state import INGESTION_GROUP, REBUILD_TAG
+from dagster_project.defs.resources import PfpwPaths
 from dagster_project.ingest.run import (
     Ingestor,
     MonthReport,
@@ -34,7 +36,6 @@ from dagster_project.ingest.run import (
     write_reference,
 )
 from dagster_project.reference import load_reference
-from dagster_project.resources import PfpwPaths
 from dagster_project.schemas.contract import AGENCIES, EXTRACTS, REFERENCE_TABLES
 
 REFERENCE_GROUP = "reference"
@@ -225,7 +226,7 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
 def _pool_workers(context: dg.OpExecutionContext) -> int:
     """Processes a unit may read files with: PFPW_WORKERS in-process; one when the executor already
     runs units in parallel processes (no pools inside a pool)."""
-    return 1 if jobs.executor_mode(context.run.run_config or {}) == "multiprocess" else settings.workers()
+    return 1 if executor.executor_mode(context.run.run_config or {}) == "multiprocess" else settings.workers()
 
 
 def _preview(paths: PfpwPaths, extract: str) -> str:

@@ -22,8 +22,9 @@ import os
 import dagster as dg
 
 from dagster_project import settings, state
-from dagster_project.jobs import asset_graph_of, executor_run_config, nightly_request, pfpw_nightly
-from dagster_project.resources import PfpwPaths
+from dagster_project.defs.automation.jobs import asset_graph_of, nightly_request, pfpw_nightly
+from dagster_project.defs.executor import executor_run_config
+from dagster_project.defs.resources import PfpwPaths
 
 
 @dg.sensor(

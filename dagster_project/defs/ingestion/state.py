@@ -7,8 +7,8 @@ the ingestion code or dagster-dbt (see ``pipeline.py``).
 import dagster as dg
 
 from dagster_project import dead_runs, settings, state
-from dagster_project.assets.keys import STATE_KEY
-from dagster_project.resources import PfpwPaths
+from dagster_project.defs.ingestion.keys import STATE_KEY
+from dagster_project.defs.resources import PfpwPaths
 
 INGESTION_GROUP = "ingestion"
 REBUILD_TAG = "pfpw/rebuild_from"  # set on incremental runs: the landing-zone parts they rebuild from

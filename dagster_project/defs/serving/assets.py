@@ -3,11 +3,11 @@
 import dagster as dg
 
 from dagster_project import settings
-from dagster_project.assets.keys import SERVING_KEY
-from dagster_project.assets.state import REBUILD_TAG
-from dagster_project.checks.asset_checks import failed_expectations
+from dagster_project.defs.audits.checks import failed_expectations
+from dagster_project.defs.ingestion.keys import SERVING_KEY
+from dagster_project.defs.ingestion.state import REBUILD_TAG
+from dagster_project.defs.resources import PfpwPaths
 from dagster_project.publish import publish
-from dagster_project.resources import PfpwPaths
 from dagster_project.state import run_state
 
 

@@ -1,0 +1,1 @@
+"""The dbt project and its models as Dagster assets."""

@@ -1,0 +1,18 @@
+"""Ingestion's definitions: the landing-zone state, the reference tables, the inventory, each agency's extracts,
+the ledger and quarantine, and the ledger's checks."""
+
+import dagster as dg
+
+from dagster_project.defs.ingestion.assets import (
+    AGENCY_ASSETS,
+    LEDGER_CHECKS,
+    ingest_audit,
+    landing_zone_inventory,
+    reference_tables,
+)
+from dagster_project.defs.ingestion.state import landing_zone_state
+
+defs = dg.Definitions(
+    assets=[landing_zone_state, reference_tables, landing_zone_inventory, *AGENCY_ASSETS, ingest_audit],
+    asset_checks=[*LEDGER_CHECKS],
+)

@@ -1,0 +1,1 @@
+"""Publication: the serving database and the survey report."""
