@@ -12,6 +12,7 @@ import io
 import json
 import os
 import signal
+import socket
 import zipfile
 from pathlib import Path
 
@@ -118,6 +119,9 @@ def test_only_regular_files_under_the_landing_zone_are_deliveries(small_zone, tm
     f.write_workbook(outside / "2012-04" / f"{f.T1}.xlsx")
     (small_zone / "township" / "2012-04").symlink_to(outside / "2012-04", target_is_directory=True)
     (small_zone / "township" / M / f"{f.T2}.xlsx").mkdir()  # a folder where a file belongs
+    (small_zone / "court" / M / "liangfei_cases.jsonl").unlink(missing_ok=True)
+    listener = socket.socket(socket.AF_UNIX)  # a socket named like a delivery
+    listener.bind(str(small_zone / "court" / M / "liangfei_cases.jsonl"))
     wh = tmp_path / "wh"
     with within(60):
         found = dict(unknown_files(small_zone))
@@ -130,6 +134,8 @@ def test_only_regular_files_under_the_landing_zone_are_deliveries(small_zone, tm
     assert "link" in found[f"finance/{M}/fee_payments.csv"]
     assert "link" in found["township/2012-04"]
     assert "folder where a file belongs" in found[f"township/{M}/{f.T2}.xlsx"]
+    assert "socket" in found[f"court/{M}/liangfei_cases.jsonl"]
+    listener.close()
     led = ledger(wh)
     ignored = led.filter(pl.col("status") == "ignored")
     never_opened = ignored.filter(pl.col("source_file").is_in(list(found)))
