@@ -58,8 +58,11 @@ def writer_alive(tmp: Path) -> bool:
         pid = int(tmp.name.removesuffix(TMP_SUFFIX).rsplit(".", 1)[1])
     except (IndexError, ValueError):
         return False
-    if pid == os.getpid():
-        return False
+    return pid != os.getpid() and pid_exists(pid)
+
+
+def pid_exists(pid: int) -> bool:
+    """Whether a process ``pid`` exists (signal 0: nothing is sent)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

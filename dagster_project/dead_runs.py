@@ -23,6 +23,8 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dagster_project import atomic
+
 if TYPE_CHECKING:  # imported where used: the process checks need no Dagster
     import dagster as dg
 
@@ -69,13 +71,7 @@ def process_alive(pid: int, start: str | None = None) -> bool:
     Without /proc (not Linux) only the pid's existence is checked (signal 0).
     """
     if not Path("/proc/self/stat").exists():
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return atomic.pid_exists(pid)
     now = process_start(pid)
     if now is None:
         return False

@@ -5,23 +5,26 @@ from __future__ import annotations
 
 import atexit
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from dagster_project.ingest.batch import MonthReport
 from dagster_project.lake import Lake
 from dagster_project.reference import Reference, load_reference
 
-if TYPE_CHECKING:
-    from dagster_project.ingest.run import Ingestor
 
-_WORKER: Ingestor | None = None
+class Worker(Protocol):
+    def _ingest_chunk(self, chunk: list) -> MonthReport: ...
+
+
+_WORKER: Worker | None = None
 _REGISTERED = False  # the exit hook, registered with the first pool (never at import)
 _POOL: tuple[tuple, object] | None = None  # (what its workers were started with, the pool)
 
 
-def get(workers: int, sources: Path, lake: Lake, reference: Reference, key: bytes, run_id: str):
+def get(make: type, workers: int, sources: Path, lake: Lake, reference: Reference, key: bytes, run_id: str):
     """The process pool of this process, started once per run and kept for all its units (a spawned
-    worker costs seconds to import polars and pandera); another run, key or reference starts a new one."""
+    worker costs seconds to import polars and pandera); another run, key or reference starts a new one.
+    ``make`` is the worker's class (the Ingestor), pickled by name: this module does not import it."""
     global _POOL, _REGISTERED
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -39,7 +42,7 @@ def get(workers: int, sources: Path, lake: Lake, reference: Reference, key: byte
         initializer=worker_init,
         # small arguments, so that starting a worker never waits for the one before (a worker
         # loads the reference itself and refuses another than the parent's)
-        initargs=(sources, lake.root, reference.fingerprint, key, run_id),
+        initargs=(make, sources, lake.root, reference.fingerprint, key, run_id),
     )
     _POOL = (ident, pool)
     return pool
@@ -53,14 +56,14 @@ def shutdown_pool() -> None:
         _POOL = None
 
 
-def worker_init(sources: Path, warehouse: Path, reference_fingerprint: str, key: bytes, run_id: str) -> None:
+def worker_init(
+    make: type, sources: Path, warehouse: Path, reference_fingerprint: str, key: bytes, run_id: str
+) -> None:
     global _WORKER
-    from dagster_project.ingest.run import Ingestor
-
     reference = load_reference(sources)
     if reference.fingerprint != reference_fingerprint:
         raise RuntimeError(f"{sources}/reference changed while the run was ingesting: run again")
-    _WORKER = Ingestor(sources, Lake(warehouse), reference, key, run_id)
+    _WORKER = make(sources, Lake(warehouse), reference, key, run_id)
 
 
 def worker_ingest(chunk: list) -> MonthReport:

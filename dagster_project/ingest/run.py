@@ -179,7 +179,9 @@ class Ingestor:
         size = max(1, min(FILES_PER_BATCH, math.ceil(len(todo) / (workers * 2))))
         chunks = self._segment_chunks(todo, size)
         self.pooled_chunks += len(chunks)
-        pool = ingest_pool.get(workers, self.sources, self.lake, self.reference, self.key, self.run_id)
+        pool = ingest_pool.get(
+            Ingestor, workers, self.sources, self.lake, self.reference, self.key, self.run_id
+        )
         yield from pool.map(ingest_pool.worker_ingest, chunks)
 
     def _segment_chunks(self, todo: list, size: int) -> list[list]:
