@@ -17,21 +17,50 @@
     case when count(*) filter (where {{ column }} is null) > 0 then null else sum({{ column }}) end
 {%- endmacro %}
 
-{#- The rates of each mart, defined once and used at township and district grain alike. -#}
-{% macro population_rates() -%}
-    {{ pct('births - births_unplanned', 'births') }} as planned_birth_rate,
-    {{ pct('boys', 'girls') }} as sex_ratio_at_birth,
-    {{ permille('births - deaths', '(population_start + population_end) / 2.0') }} as natural_growth_rate_permille,
-    {{ pct('villages_with_unplanned', 'villages_total') }} as villages_with_unplanned_share,
-    {{ pct('hospital_births_registered', 'hospital_births') }} as registration_coverage,
-    {{ permille('birth_defects', 'hospital_births') }} as birth_defect_rate_permille,
-    {{ pct('prepregnancy_high_risk', 'prepregnancy_checks') }} as prepregnancy_high_risk_share
+{#- The rates of each mart, defined once ({name: formula}) and used at township and district grain, by year and, over
+    the year-to-date sums, by month alike: a monthly mart's December rate is its yearly mart's, bit for bit. The
+    formulas read the yearly marts' column names. -#}
+{% macro population_rate_formulas(grain='year') -%}
+    {%- set rates = {
+        'planned_birth_rate': pct('births - births_unplanned', 'births'),
+        'sex_ratio_at_birth': pct('boys', 'girls'),
+        'registration_coverage': pct('hospital_births_registered', 'hospital_births'),
+        'birth_defect_rate_permille': permille('birth_defects', 'hospital_births'),
+        'prepregnancy_high_risk_share': pct('prepregnancy_high_risk', 'prepregnancy_checks'),
+    } -%}
+    {%- if grain == 'year' -%}
+        {#- stocks of two Decembers and the villages of the year: no year-to-date counterpart -#}
+        {%- do rates.update({
+            'natural_growth_rate_permille': permille('births - deaths', '(population_start + population_end) / 2.0'),
+            'villages_with_unplanned_share': pct('villages_with_unplanned', 'villages_total'),
+        }) -%}
+    {%- endif -%}
+    {{ return(rates) }}
+{%- endmacro %}
+
+{% macro fee_rate_formulas() -%}
+    {{ return({
+        'filing_rate': pct('cases_filed', 'cases_due'),
+        'collection_rate': pct('amount_collected', 'amount_assessed'),
+        'compliance_rate': pct('cases_compliant', 'cases_due'),
+    }) }}
+{%- endmacro %}
+
+{#- Select list: the rates of a {name: formula} mapping. -#}
+{% macro rate_columns(rates) -%}
+    {%- set columns = [] -%}
+    {%- for name, formula in rates.items() -%}
+        {%- do columns.append(formula ~ ' as ' ~ name) -%}
+    {%- endfor -%}
+    {{ columns | join(',\n    ') }}
+{%- endmacro %}
+
+{% macro population_rates(grain='year') -%}
+    {{ rate_columns(population_rate_formulas(grain)) }}
 {%- endmacro %}
 
 {% macro fee_rates() -%}
-    {{ pct('cases_filed', 'cases_due') }} as filing_rate,
-    {{ pct('amount_collected', 'amount_assessed') }} as collection_rate,
-    {{ pct('cases_compliant', 'cases_due') }} as compliance_rate
+    {{ rate_columns(fee_rate_formulas()) }}
 {%- endmacro %}
 
 {% macro station_rates() -%}

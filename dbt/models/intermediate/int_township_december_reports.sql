@@ -3,8 +3,7 @@
 select
     year,
     township_code,
-    sum(registered_population) as registered_population,
-    sum(women_childbearing_age) as women_childbearing_age
-from {{ ref('int_population_reports') }}
+    registered_population,
+    women_childbearing_age
+from {{ ref('int_township_month_reports') }}
 where month = 12
-group by year, township_code

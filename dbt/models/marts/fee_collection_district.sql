@@ -2,11 +2,7 @@ with counts as (
     select
         year,
         district_code,
-        sum(cases_due) as cases_due,
-        sum(cases_filed) as cases_filed,
-        sum(cases_compliant) as cases_compliant,
-        sum(amount_assessed) as amount_assessed,
-        sum(amount_collected) as amount_collected
+        {{ sums(flow_columns(fee_flow_columns())) }}
     from {{ ref('fee_collection') }}
     group by year, district_code
 ),
