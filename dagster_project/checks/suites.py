@@ -55,6 +55,13 @@ POP_RATIOS = ("sex_ratio_at_birth", "birth_defect_rate_permille")
 FEE_PCT = ("filing_rate", "compliance_rate")
 FEE_RATIOS = ("collection_rate",)  # not capped at 100
 PLAUSIBLE = {"sex_ratio_at_birth": (95.0, 125.0), "planned_birth_rate": (80.0, 100.0)}
+# the monthly marts' year-to-date rates (metrics.md, "Monthly supervision"): the yearly rates with suffix _ytd
+POP_MONTHLY_PCT = tuple(f"{r}_ytd" for r in POP_PCT if r != "villages_with_unplanned_share")
+POP_MONTHLY_RATIOS = tuple(f"{r}_ytd" for r in POP_RATIOS)
+FEE_MONTHLY_PCT = tuple(f"{r}_ytd" for r in FEE_PCT)
+FEE_MONTHLY_RATIOS = tuple(f"{r}_ytd" for r in FEE_RATIOS)
+TOWNSHIP_MONTH = ("year", "month", "township_code")
+DISTRICT_MONTH = ("year", "month", "district_code")
 
 MARTS: tuple[MartSpec, ...] = (
     MartSpec("population_indicators", ("year", "township_code"), POP_PCT, POP_RATIOS),
@@ -85,6 +92,26 @@ MARTS: tuple[MartSpec, ...] = (
         district_of="service_station_coverage",
     ),
     MartSpec("village_indicators", ("year", "village_code")),
+    MartSpec("population_indicators_monthly", TOWNSHIP_MONTH, POP_MONTHLY_PCT, POP_MONTHLY_RATIOS),
+    MartSpec(
+        "population_indicators_district_monthly",
+        DISTRICT_MONTH,
+        POP_MONTHLY_PCT,
+        POP_MONTHLY_RATIOS,
+        district_of="population_indicators_monthly",
+    ),
+    MartSpec("fee_collection_monthly", TOWNSHIP_MONTH, FEE_MONTHLY_PCT, FEE_MONTHLY_RATIOS),
+    MartSpec(
+        "fee_collection_district_monthly",
+        DISTRICT_MONTH,
+        FEE_MONTHLY_PCT,
+        FEE_MONTHLY_RATIOS,
+        district_of="fee_collection_monthly",
+    ),
+    MartSpec("enforcement_outcomes_monthly", TOWNSHIP_MONTH),
+    MartSpec(
+        "enforcement_outcomes_district_monthly", DISTRICT_MONTH, district_of="enforcement_outcomes_monthly"
+    ),
 )
 
 
@@ -144,14 +171,14 @@ def warning_suite(spec: MartSpec) -> gx.ExpectationSuite | None:
 def district_sum_frame(
     district: pd.DataFrame, townships: pd.DataFrame, spec: MartSpec
 ) -> tuple[pd.DataFrame, list[str]]:
-    """One row per (year, district): the district's count minus the sum of its townships', per count column."""
+    """One row per district row's grain (year [, month], district): the district's count minus the sum of its
+    townships', per count column."""
+    keys = list(spec.grain)
     cols = [c for c in count_columns(district, spec) if c in townships.columns]
     # a stock is NULL at district grain when any township's is: compare only where the district has a value
-    sums = townships.groupby(["year", "district_code"], as_index=False)[cols].sum(min_count=1)
-    merged = district.merge(
-        sums, on=["year", "district_code"], how="outer", suffixes=("", "__townships"), indicator=True
-    )
-    out = merged[["year", "district_code"]].copy()
+    sums = townships.groupby(keys, as_index=False)[cols].sum(min_count=1)
+    merged = district.merge(sums, on=keys, how="outer", suffixes=("", "__townships"), indicator=True)
+    out = merged[keys].copy()
     out["row_in_both"] = merged["_merge"] == "both"
     diffs = []
     for c in cols:

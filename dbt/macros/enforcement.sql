@@ -67,8 +67,9 @@ liangfei as (
     {{ return(['court_applications', 'deposits_amount', 'judicial_detentions']) }}
 {%- endmacro %}
 
-{#- The columns of enforcement_outcomes at either grain, from a `counts` CTE keyed by (year, area_key). -#}
-{% macro enforcement_outcomes_select(area_key) -%}
+{#- The rest of enforcement_outcomes at either grain, after a CTE `counts` keyed by (year, area_key): the mart,
+    year-on-year against the same area's previous year. -#}
+{% macro enforcement_outcomes_mart(area_key) -%}
 select
     {{ grain_columns('cur', area_key) }},
     {{ typed_columns('cur', flow_columns(enforcement_flow_columns())) }},

@@ -34,18 +34,23 @@ cases as (
     }}) }}
 {%- endmacro %}
 
-{#- The final column list of fee_collection at either grain, from a `rated` CTE keyed by (year, area_key). -#}
-{% macro fee_collection_select(area_key) -%}
+{#- The rest of fee_collection at either grain, after a CTE `counts` keyed by (year, area_key): CTE `rated`, its rates;
+    then the mart, year-on-year against the same area's previous year. -#}
+{% macro fee_collection_mart(area_key) -%}
+rated as (
+    select
+        *,
+        {{ fee_rates() }}
+    from counts
+)
+
 select
     {{ grain_columns('cur', area_key) }},
-    cur.cases_due::bigint as cases_due,
-    cur.cases_filed::bigint as cases_filed,
-    cur.filing_rate,
-    cur.amount_assessed::decimal(18, 2) as amount_assessed,
-    cur.amount_collected::decimal(18, 2) as amount_collected,
-    cur.collection_rate,
-    cur.cases_compliant::bigint as cases_compliant,
-    cur.compliance_rate,
+    {{ typed_columns('cur', {
+        'cases_due': 'bigint', 'cases_filed': 'bigint', 'filing_rate': none,
+        'amount_assessed': 'decimal(18, 2)', 'amount_collected': 'decimal(18, 2)', 'collection_rate': none,
+        'cases_compliant': 'bigint', 'compliance_rate': none,
+    }) }},
     {%- for rate in fee_rate_formulas() %}
     cur.{{ rate }} - prev.{{ rate }} as {{ rate }}_yoy_pp{{ ',' if not loop.last }}
     {%- endfor %}

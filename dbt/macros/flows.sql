@@ -30,6 +30,38 @@
     {%- endfor %}
 {%- endmacro %}
 
+{#- CTE `counts`: every reference township in every period of the grain (int_township_years or int_township_months),
+    with the flows of the declaration, 0 where nothing happened. -#}
+{% macro township_counts(flows, grain) -%}
+counts as (
+    select
+        s.*,
+        {{ zero_filled(flows) }}
+    from {{ ref('int_township_years' if grain == 'year' else 'int_township_months') }} as s
+    {{- flow_joins('s', flows, grain) }}
+)
+{%- endmacro %}
+
+{#- CTE `counts`: a district mart's sums of its township mart's `columns` (the township mart's <column><suffix>) and
+    `stocks` (NULL when any township's is) by period and district, and the district's townships_total. -#}
+{% macro district_counts(township_mart, grain, columns, stocks=[], suffix='') -%}
+counts as (
+    select
+        year,
+        {%- if grain == 'month' %}
+        month,
+        {%- endif %}
+        district_code,
+        {{ sums(columns, suffix) }},
+        {%- for stock in stocks %}
+        {{ sum_stock(stock) }} as {{ stock }},
+        {%- endfor %}
+        count(*) as townships_total
+    from {{ ref(township_mart) }}
+    group by year, {% if grain == 'month' %}month, {% endif %}district_code
+)
+{%- endmacro %}
+
 {#- Select list: sums of columns (`sum(<column><suffix>) as <column>`), e.g. a district's from its townships'. -#}
 {% macro sums(columns, suffix='') -%}
     {%- set sums = [] -%}
@@ -39,11 +71,12 @@
     {{ sums | join(',\n        ') }}
 {%- endmacro %}
 
-{#- Select list: columns from relation `alias` cast to their contract types ({column: type}), with a suffix. -#}
+{#- Select list: columns from relation `alias` cast to their contract types ({column: type}; none: as they are, e.g.
+    a rate, DOUBLE already), with a suffix. -#}
 {% macro typed_columns(alias, columns, suffix='') -%}
     {%- set typed = [] -%}
     {%- for column, type in columns.items() -%}
-        {%- do typed.append(alias ~ '.' ~ column ~ '::' ~ type ~ ' as ' ~ column ~ suffix) -%}
+        {%- do typed.append(alias ~ '.' ~ column ~ ('::' ~ type if type else '') ~ ' as ' ~ column ~ suffix) -%}
     {%- endfor -%}
     {{ typed | join(',\n    ') }}
 {%- endmacro %}

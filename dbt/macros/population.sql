@@ -75,36 +75,34 @@ checks as (
     {{ return({'population_end': 'bigint', 'women_childbearing_age': 'bigint'}) }}
 {%- endmacro %}
 
-{#- The final column list of population_indicators at either grain, from a `rated` CTE keyed by (year, area_key);
-    year-on-year against the same area's previous year. -#}
-{% macro population_indicators_select(area_key) -%}
+{#- The rest of population_indicators at either grain, after a CTE `counts` keyed by (year, area_key): CTE `rated`, its
+    rates; then the mart, year-on-year against the same area's previous year. -#}
+{% macro population_indicators_mart(area_key) -%}
+rated as (
+    select
+        *,
+        {{ population_rates() }}
+    from counts
+)
+
 select
     {{ grain_columns('cur', area_key) }},
     {%- if area_key == 'district_code' %}
     cur.townships_total::bigint as townships_total,
     {%- endif %}
-    cur.births::bigint as births,
-    cur.births_unplanned::bigint as births_unplanned,
-    cur.planned_birth_rate,
-    cur.boys::bigint as boys,
-    cur.girls::bigint as girls,
-    cur.sex_ratio_at_birth,
-    cur.deaths::bigint as deaths,
-    cur.population_start::bigint as population_start,
-    cur.population_end::bigint as population_end,
-    cur.natural_growth_rate_permille,
-    cur.villages_total::bigint as villages_total,
-    cur.villages_with_unplanned::bigint as villages_with_unplanned,
-    cur.villages_with_unplanned_share,
-    cur.hospital_births::bigint as hospital_births,
-    cur.hospital_births_registered::bigint as hospital_births_registered,
-    cur.registration_coverage,
-    cur.birth_defects::bigint as birth_defects,
-    cur.birth_defect_rate_permille,
+    {{ typed_columns('cur', {
+        'births': 'bigint', 'births_unplanned': 'bigint', 'planned_birth_rate': none,
+        'boys': 'bigint', 'girls': 'bigint', 'sex_ratio_at_birth': none,
+        'deaths': 'bigint', 'population_start': 'bigint', 'population_end': 'bigint',
+        'natural_growth_rate_permille': none,
+        'villages_total': 'bigint', 'villages_with_unplanned': 'bigint', 'villages_with_unplanned_share': none,
+        'hospital_births': 'bigint', 'hospital_births_registered': 'bigint', 'registration_coverage': none,
+        'birth_defects': 'bigint', 'birth_defect_rate_permille': none,
+    }) }},
     cur.birth_defect_rate_permille - prev.birth_defect_rate_permille as birth_defect_rate_permille_yoy,
-    cur.prepregnancy_checks::bigint as prepregnancy_checks,
-    cur.prepregnancy_high_risk::bigint as prepregnancy_high_risk,
-    cur.prepregnancy_high_risk_share
+    {{ typed_columns('cur', {
+        'prepregnancy_checks': 'bigint', 'prepregnancy_high_risk': 'bigint', 'prepregnancy_high_risk_share': none,
+    }) }}
 from rated as cur
 left join rated as prev on {{ previous_year('cur', 'prev', 'year', area_key) }}
 {%- endmacro %}

@@ -1,9 +1,7 @@
--- The grain of the monthly township marts: every reference township in every month of int_covered_months.
+-- The grain of the monthly township marts: every month of int_covered_months for every reference township.
 select
-    t.district_code,
-    t.township_code,
-    t.township_name,
     m.year,
-    m.month
-from {{ ref('stg_reference__townships') }} as t
-cross join {{ ref('int_covered_months') }} as m
+    m.month,
+    t.*
+from {{ ref('int_covered_months') }} as m
+cross join {{ ref('stg_reference__townships') }} as t

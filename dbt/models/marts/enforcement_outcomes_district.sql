@@ -1,10 +1,4 @@
-with counts as (
-    select
-        year,
-        district_code,
-        {{ sums(flow_columns(enforcement_flow_columns())) }}
-    from {{ ref('enforcement_outcomes') }}
-    group by year, district_code
-)
+-- District enforcement outcomes per year: the townships' flows summed.
+with {{ district_counts('enforcement_outcomes', 'year', flow_columns(enforcement_flow_columns())) }}
 
-{{ enforcement_outcomes_select('district_code') }}
+{{ enforcement_outcomes_mart('district_code') }}

@@ -1,17 +1,4 @@
-with counts as (
-    select
-        year,
-        district_code,
-        {{ sums(flow_columns(fee_flow_columns())) }}
-    from {{ ref('fee_collection') }}
-    group by year, district_code
-),
+-- District fee collection per year: the townships' cases summed, rates recomputed from the sums.
+with {{ district_counts('fee_collection', 'year', flow_columns(fee_flow_columns())) }},
 
-rated as (
-    select
-        *,
-        {{ fee_rates() }}
-    from counts
-)
-
-{{ fee_collection_select('district_code') }}
+{{ fee_collection_mart('district_code') }}

@@ -32,11 +32,4 @@ counts as (
     left join villages as v on s.township_code = v.township_code
 ),
 
-rated as (
-    select
-        *,
-        {{ population_rates() }}
-    from counts
-)
-
-{{ population_indicators_select('township_code') }}
+{{ population_indicators_mart('township_code') }}
