@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -12,14 +11,22 @@ from pathlib import Path
 from dagster_project import settings
 
 
-def _dagster_home() -> Path:
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.PROJECT_DIR / ".dagster").resolve()
+def _dagster_home(home: Path) -> Path:
+    """The instance's folder (DAGSTER_HOME, default ./.dagster), with deploy/dagster.yaml if it has none."""
     home.mkdir(parents=True, exist_ok=True)
     template = settings.PROJECT_DIR / "deploy" / "dagster.yaml"
     if template.exists() and not (home / "dagster.yaml").exists():
         shutil.copy(template, home / "dagster.yaml")
-    os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+def _settings() -> settings.Settings | None:
+    """The environment's settings; None, said on stderr, when a value is not one of a setting's (exit 2)."""
+    try:
+        return settings.Settings.from_env()
+    except ValueError as exc:
+        print(f"pfpw: {exc}", file=sys.stderr)
+        return None
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -53,10 +60,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import logging
 
-    sources = Path(args.sources or settings.sources_dir()).resolve()
-    warehouse = Path(args.warehouse or settings.warehouse_dir()).resolve()
+    given = _settings()
+    if given is None:
+        return 2
+    sources = Path(args.sources or given.sources_dir).resolve()
+    warehouse = Path(args.warehouse or given.warehouse_dir).resolve()
     try:
-        settings.pii_key()
+        given.key()
     except settings.MissingPiiKey as exc:
         print(f"pfpw: {exc}", file=sys.stderr)
         return 2
@@ -66,37 +76,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dagster_project import engines
 
     try:
-        if engines.engine() == "spark":
+        if given.engine == "spark":
             engines.require_spark()
-    except (ValueError, engines.EngineUnavailable) as exc:
+    except engines.EngineUnavailable as exc:
         print(f"pfpw: {exc}", file=sys.stderr)
         return 2
-    if args.executor:
-        os.environ["PFPW_EXECUTOR"] = args.executor
-    if args.workers:
-        os.environ["PFPW_WORKERS"] = str(args.workers)
-    try:
-        settings.executor(), settings.workers(), settings.ingest_fanout_checked()
-    except ValueError as exc:
-        print(f"pfpw: {exc}", file=sys.stderr)
+    if args.workers is not None and args.workers < 1:
+        print(f"pfpw: --workers {args.workers}: a whole number of processes, at least 1", file=sys.stderr)
         return 2
-    os.environ["PFPW_SOURCES_DIR"] = str(sources)
-    os.environ["PFPW_WAREHOUSE_DIR"] = str(warehouse)
+    # handed to the run explicitly (pipeline.run_pipeline: the run's config), never through the environment
+    executor, workers = args.executor or given.executor, args.workers or given.workers
     # the pipeline's own log lines go to the Dagster event log; the terminal gets one line per stage
     logging.getLogger("dagster_project").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
-    _dagster_home()
-    engine = "" if engines.engine() == "duckdb" else f" (dbt on {engines.engine()})"
-    if settings.executor() == "multiprocess":
-        engine += f" (multiprocess executor, {settings.workers()} at once)"
+    home = _dagster_home(given.dagster_home)
+    engine = "" if given.engine == "duckdb" else f" (dbt on {given.engine})"
+    if executor == "multiprocess":
+        engine += f" (multiprocess executor, {workers} at once)"
     print(f"pfpw run: {sources} -> {warehouse}{engine}", flush=True)
     import dagster as dg
 
     from dagster_project.pipeline import run_pipeline
 
-    # disposed on the way out: the event log's open SQLite connections close, and their WAL journals with them
-    with dg.DagsterInstance.get() as instance:
+    # the instance in DAGSTER_HOME (or pfpw's default), opened by its folder: DagsterInstance.get() would
+    # read DAGSTER_HOME from this process's environment, which pfpw never writes. Disposed on the way
+    # out: the event log's open SQLite connections close, and their WAL journals with them.
+    with dg.DagsterInstance.from_config(str(home)) as instance:
         outcome = run_pipeline(
-            sources, warehouse, instance, verbose=args.verbose, bar=sys.stderr.isatty() and not args.verbose
+            sources,
+            warehouse,
+            instance,
+            verbose=args.verbose,
+            bar=sys.stderr.isatty() and not args.verbose,
+            executor=executor,
+            workers=workers,
         )
         print(outcome.summary())
     return 0 if outcome.success else 1
@@ -107,7 +119,10 @@ def cmd_docs(args: argparse.Namespace) -> int:
     import functools
     import http.server
 
-    warehouse = Path(args.warehouse or settings.warehouse_dir()).resolve()
+    given = _settings()
+    if given is None:
+        return 2
+    warehouse = Path(args.warehouse or given.warehouse_dir).resolve()
     docs = warehouse / "docs"
     if not (docs / "index.html").exists():
         print(f"pfpw: no docs in {docs} yet: run `pfpw run` first", file=sys.stderr)
@@ -130,7 +145,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     """The founding survey as <warehouse>/report/index.html (and report.pdf with Chromium), from serving.duckdb."""
     from dagster_project.report import NoServingDatabase, YearNotCovered, build_report
 
-    warehouse = Path(args.warehouse or settings.warehouse_dir()).resolve()
+    given = _settings()
+    if given is None:
+        return 2
+    warehouse = Path(args.warehouse or given.warehouse_dir).resolve()
     try:
         report = build_report(warehouse, year=args.year)
     except (NoServingDatabase, YearNotCovered) as exc:

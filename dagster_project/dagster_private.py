@@ -10,16 +10,20 @@ when an upgrade moves or changes a private name used here. Each use says why the
   (``dagster.yaml``) offers no connection pooling.
 - ``DbtCliResourceWithoutAdapter``: dagster-dbt's ``DbtCliResource`` without its two per-invocation costs
   (private methods ``_cli_version`` and ``_initialize_dbt_core_adapter``; the resource has no option
-  to skip them). Built when first asked for: importing dagster-dbt takes seconds, and this module is
-  loaded with every Dagster instance (event log storage).
+  to skip them), and whose ``cli`` takes the variables the dbt process is given (``env``):
+  ``DbtCliResource.cli`` builds the child's environment from ``os.environ`` and takes none, so they are
+  set in this process for the call that starts dbt's process and restored as they were at once (the
+  one write of this process's environment outside ``locks.py`` and GX's switch in ``settings.py``).
+  Built when first asked for: importing dagster-dbt takes seconds, and this module is loaded with
+  every Dagster instance (event log storage).
 - :func:`step_node_name`: the job's top-level node (asset or check definition) a step event belongs to,
   from the event's ``node_handle`` (a documented field of the public ``DagsterEvent``, whose type,
   ``NodeHandle``, ``dagster`` does not export).
 - :func:`restart_fork_server`: Python's fork server (``multiprocessing.forkserver``, not Dagster) stopped,
   so that the next multiprocess run in this process starts a new one. The fork server hands its step
-  processes the environment it started with (the warehouse, the key, the run's writer token from
-  ``locks.py``); a second multiprocess run in one process (the tests) must not get the first's. Python
-  has no public way to stop it (``_stop`` is what CPython's own tests use). Measured alternative, public:
+  processes the environment it started with (the key, the run's writer token from ``locks.py``); a
+  second multiprocess run in one process (the tests) must not get the first's. Python has no public
+  way to stop it (``_stop`` is what CPython's own tests use). Measured alternative, public:
   Dagster's ``start_method: spawn`` for a `pfpw run`'s steps doubled each step's start (median 34 s
   against 16 s under a load of 7 to 11 on two cores, the sample's run 710 s against 365 s) and its
   ingestion units no longer overlapped (tests/test_two_districts.py).
@@ -30,8 +34,9 @@ when an upgrade moves or changes a private name used here. Each use says why the
 from __future__ import annotations
 
 import os
+import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -188,6 +193,9 @@ def _dbt_resource_without_adapter() -> type:
           fetch row counts and column metadata, which this project does not ask for.
 
         Private: ``DbtCliResource.cli`` calls both, and offers no option to skip them.
+
+        ``cli(..., env={name: value or None})``: the variables dbt's process is given (None: not given),
+        beside this process's own; see :func:`_child_environment`.
         """
 
         @cached_property
@@ -197,9 +205,48 @@ def _dbt_resource_without_adapter() -> type:
         def _initialize_dbt_core_adapter(self, args):  # noqa: ANN001, ANN202 (dagster-dbt's signature)
             return None
 
+        def cli(self, args, *, env: Mapping[str, str | None] | None = None, **kwargs):  # noqa: ANN001, ANN201
+            with _child_environment(env or {}):
+                return super().cli(args, **kwargs)
+
     DbtCliResourceWithoutAdapter.__module__ = __name__
     DbtCliResourceWithoutAdapter.__qualname__ = "DbtCliResourceWithoutAdapter"
     return DbtCliResourceWithoutAdapter
+
+
+_environ_lock = threading.Lock()
+
+
+@contextmanager
+def _child_environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """``values`` in this process's environment (None: removed) while ``DbtCliResource.cli`` starts dbt's
+    process, then as they were.
+
+    dagster-dbt gives dbt's process ``os.environ.copy()`` with its own variables (``DbtCliResource.cli``)
+    and has no parameter for others; dbt's profiles.yml and models read the run's warehouse and an
+    incremental night's months with ``env_var()``. The process is started inside ``cli`` (``subprocess.
+    Popen`` in ``DbtCliInvocation.run``), so the variables need only last the call: nothing else in this
+    process sees them after it (a step of the in-process executor runs alone; its helper thread, which
+    imports Great Expectations, starts after the call).
+    """
+    if not values:
+        yield
+        return
+
+    def put(these: Mapping[str, str | None]) -> None:
+        for name, value in these.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    with _environ_lock:
+        before = {name: os.environ.get(name) for name in values}
+        try:
+            put(values)
+            yield
+        finally:
+            put(before)
 
 
 def __getattr__(name: str):

@@ -99,7 +99,7 @@ def status_schema() -> dict:
 
 
 def as_of() -> dt.date:
-    value = settings.as_of_raw()
+    value = settings.current().as_of
     return dt.date.fromisoformat(value) if value else dt.datetime.now(SHANGHAI).date()
 
 
@@ -113,7 +113,7 @@ def _months(first: str, last: str) -> list[str]:
 
 def expected_months(landing_months: list[str], today: dt.date) -> list[str]:
     """The reporting months every unit is expected to deliver (see the module's docstring)."""
-    until = settings.deliveries_until()
+    until = settings.current().expect_deliveries_until
     if not landing_months and until == "latest":
         return []
     last = max(landing_months) if landing_months else f"{today:%Y-%m}"
@@ -225,7 +225,7 @@ def calendar_position(today: dt.date | None = None) -> str:
             if due.date_for(candidate) < today:
                 latest_passed[agency] = candidate
                 break
-    until = settings.deliveries_until()
+    until = settings.current().expect_deliveries_until
     if until == "today":  # the expected months grow on the first of every month
         until += f":{today:%Y-%m}"
     return f"{until}|" + ",".join(f"{a}:{m}" for a, m in sorted(latest_passed.items()))

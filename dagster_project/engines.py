@@ -33,7 +33,7 @@ class EngineUnavailable(Exception):
 
 
 def engine() -> str:
-    return settings.engine()
+    return settings.current().engine
 
 
 def require_spark() -> Path:

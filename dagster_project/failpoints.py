@@ -11,9 +11,9 @@ from dagster_project import settings
 
 
 def failpoint(name: str) -> None:
-    point, marker, sleep = settings.failpoint()
-    if point != name:
+    point = settings.current()
+    if point.failpoint != name:
         return
-    if marker:
-        Path(marker).write_text(name)
-    time.sleep(sleep)
+    if point.failpoint_marker:
+        Path(point.failpoint_marker).write_text(name)
+    time.sleep(point.failpoint_sleep)

@@ -15,6 +15,12 @@ Two kinds of holders:
   run tagged ``pfpw/warehouse-writer`` go at a time (dagster.yaml).
 
 Readers never take it.
+
+The token is the one variable ``dagster_project/`` writes into its own process's environment on
+purpose, and reads back outside ``settings.py`` (listed as such there and held by
+``tests/test_settings.py``): it is not a setting, but what a `pfpw run` hands the step processes
+of its own run, which inherit the environment (Dagster's multiprocess executor forks them; no run
+config reaches the lock taken before the run exists).
 """
 
 import fcntl
@@ -26,7 +32,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 log = logging.getLogger(__name__)
-TOKEN_VAR = "PFPW_WRITER_TOKEN"  # "<lock path>:<token>" of the run lock this process tree holds
+# "<lock path>:<token>" of the run lock this process tree holds: written to and read from os.environ on
+# purpose (the module's docstring), not a setting
+TOKEN_VAR = "PFPW_WRITER_TOKEN"
 _held: dict[Path, list] = {}  # path -> [fd, depth]
 _guard = threading.Lock()
 

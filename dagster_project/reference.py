@@ -51,7 +51,7 @@ def load_reference(sources: Path) -> Reference:
         if not landing.is_delivery_dir(folder) or not path.exists() and not path.is_symlink():
             raise ReferenceError(f"{path}: missing reference table")
         try:  # a regular file of the landing zone only: a link or a FIFO is never opened
-            raw = landing.read_bytes(path, settings.max_file_bytes())
+            raw = landing.read_bytes(path, settings.current().max_file_bytes)
         except OSError as exc:
             raise ReferenceError(f"{path}: not read ({exc})") from None
         digest.update(name.encode() + b"\x00" + raw)

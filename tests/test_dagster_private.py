@@ -176,6 +176,39 @@ def test_the_dbt_resource_methods_it_overrides_are_there_and_called():
     assert dbt_resource._cli_version.major == 1
 
 
+def test_the_dbt_process_gets_the_variables_it_is_given_and_this_process_keeps_its_own(tmp_path, monkeypatch):
+    """``DbtCliResourceWithoutAdapter.cli(env=...)``: dagster-dbt builds dbt's environment from ``os.environ``
+    inside ``cli``, which starts the process (no parameter for it); the variables last the call only."""
+    from dagster_dbt import DbtCliResource
+
+    cli = inspect.getsource(DbtCliResource.cli)
+    assert "**os.environ.copy()" in cli and "DbtCliInvocation.run(" in cli and "env=env" in cli
+
+    from dagster_project.defs.dbt.assets import PfpwDbtCliResource
+    from dagster_project.defs.dbt.project import dbt_project
+
+    seen = tmp_path / "env.txt"
+    fake_dbt = tmp_path / "dbt"
+    fake_dbt.write_text(f'#!/bin/sh\nenv > "{seen}"\n', encoding="utf-8")
+    fake_dbt.chmod(0o755)
+    monkeypatch.setenv("PFPW_WAREHOUSE_DIR", "/the/outer/one")
+    monkeypatch.setenv("PFPW_CHANGED_MONTHS", "stale")
+    before = dict(__import__("os").environ)
+    dbt = PfpwDbtCliResource(project_dir=dbt_project, dbt_executable=str(fake_dbt))
+    invocation = dbt.cli(
+        ["build"],
+        env={"PFPW_WAREHOUSE_DIR": "/the/run/s", "PFPW_CHANGED_MONTHS": None},
+        target_path=tmp_path / "target",
+        raise_on_error=False,
+    )
+    invocation.wait()
+    child = dict(line.split("=", 1) for line in seen.read_text(encoding="utf-8").splitlines() if "=" in line)
+    assert child["PFPW_WAREHOUSE_DIR"] == "/the/run/s"
+    assert "PFPW_CHANGED_MONTHS" not in child
+    assert child["DAGSTER_DBT_CLI"] == "true"  # dagster-dbt's own, beside ours
+    assert dict(__import__("os").environ) == before
+
+
 def test_the_fork_server_it_restarts_is_where_it_was():
     """``restart_fork_server``: Python's module-level fork server and its ``_stop`` (no public restart)."""
     import multiprocessing.forkserver as forkserver

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from dagster_project import deliveries
-from dagster_project.defs.ingestion.assets import overdue_by_agency, write_delivery_status
+from dagster_project.defs.ingestion.ledger import overdue_by_agency, write_delivery_status
 from dagster_project.lake import Lake
 from dagster_project.settings import PROJECT_DIR
 from tests.conftest import TEST_KEY, ingest_all

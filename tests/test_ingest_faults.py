@@ -310,7 +310,8 @@ def test_ingestion_through_dagster_materialize(small_zone, tmp_path, instance):
     """The real Dagster assets and their blocking ledger check, on a small zone with one bad file."""
     import dagster as dg
 
-    from dagster_project.defs.ingestion.assets import AGENCY_ASSETS, LEDGER_CHECKS, reference_tables
+    from dagster_project.defs.ingestion.assets import AGENCY_ASSETS, reference_tables
+    from dagster_project.defs.ingestion.ledger import LEDGER_CHECKS
     from dagster_project.defs.resources import PfpwPaths
 
     f.write_workbook(

@@ -8,7 +8,7 @@ rewritten month is found, and the check no longer rescans the whole history.
 
 import polars as pl
 
-from dagster_project.defs.ingestion.assets import ledger_balance_problems
+from dagster_project.defs.ingestion.ledger import ledger_balance_problems
 from dagster_project.defs.resources import PfpwPaths
 from dagster_project.ingest.run import ingest_landing_zone
 from dagster_project.lake import Lake

@@ -125,7 +125,7 @@ def results(target_path: Path) -> dict[str, str]:
 
 def with_delivery_status(warehouse: Path) -> Path:
     """The delivery status the pipeline writes after ingestion (ingest_all does not): audit.delivery_status's rows."""
-    from dagster_project.defs.ingestion.assets import write_delivery_status
+    from dagster_project.defs.ingestion.ledger import write_delivery_status
 
     lake = Lake(warehouse)
     write_delivery_status(lake, pl.read_parquet(lake.ledger_snapshot_path))

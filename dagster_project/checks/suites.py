@@ -144,7 +144,7 @@ def blocking_suite(spec: MartSpec, df: pd.DataFrame, previous_rows: int | None) 
     exp += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in spec.nonnegative_ratios]
     exp += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in count_columns(df, spec)]
     if previous_rows:
-        share = settings.max_row_drop_share()
+        share = settings.current().max_row_drop_share
         floor = math.ceil(previous_rows * (1 - share))
         hint = (
             f"the last publication served {previous_rows} rows; losing more than {share:.0%} of "

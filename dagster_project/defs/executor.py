@@ -4,7 +4,12 @@ sensor and `pfpw run`)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
+
+if TYPE_CHECKING:
+    from dagster_project.settings import Settings
 
 PRELOAD = ["dagster_project.definitions"]
 
@@ -54,9 +59,7 @@ def executor_mode(run_config: dict) -> str:
     return (run_config.get("execution", {}).get("config", {}) or {}).get("mode", "in_process")
 
 
-def executor_run_config() -> dict:
-    """The run config of the executor the environment asks for (PFPW_EXECUTOR, PFPW_WORKERS): for the
+def executor_run_config(settings: Settings) -> dict:
+    """The run config of the executor the settings ask for (PFPW_EXECUTOR, PFPW_WORKERS): for the
     schedule's and the sensor's runs, as for `pfpw run`."""
-    from dagster_project import settings
-
-    return multiprocess_config(settings.workers()) if settings.executor() == "multiprocess" else {}
+    return multiprocess_config(settings.workers) if settings.executor == "multiprocess" else {}

@@ -173,11 +173,12 @@ def read_delivery(path: Path, specs: list[ExtractSpec]) -> dict[str, RawRows | p
     """
     from dagster_project import settings
 
+    bounds = settings.current()
     agency = specs[0].agency
     try:
-        data = landing.read_bytes(path, settings.max_file_bytes())
+        data = landing.read_bytes(path, bounds.max_file_bytes)
         if agency == "township":
-            wb = readers.open_workbook(data, settings.max_workbook_cells())
+            wb = readers.open_workbook(data, bounds.max_workbook_cells)
             return {spec.name: readers.read_sheet(wb, spec) for spec in specs}
         if agency == "hospital":
             return {spec.name: readers.read_csv(data, spec, "gbk") for spec in specs}

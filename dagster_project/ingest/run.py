@@ -308,13 +308,13 @@ def ingest_landing_zone(
 
     ``workers``: processes reading and validating (default ``PFPW_WORKERS``, else the cores).
     """
-    from dagster_project.settings import workers as default_workers
+    from dagster_project import settings
 
     lake.ensure_layout()
     reference = load_reference(sources)
     write_reference(lake, reference)
     write_inventory(sources, lake, run_id)
-    ingestor = Ingestor(sources, lake, reference, key, run_id, workers=workers or default_workers())
+    ingestor = Ingestor(sources, lake, reference, key, run_id, workers=workers or settings.current().workers)
     total = MonthReport()
     for agency in AGENCIES:
         total.add(ingestor.ingest(specs_of(agency), agency_months(sources, lake, agency)))

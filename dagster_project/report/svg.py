@@ -77,9 +77,9 @@ def render_many(
 
 
 def _render_all(items: list[tuple[dict, str]], workers: int | None = None) -> list[str]:
-    from dagster_project.settings import workers as default_workers
+    from dagster_project import settings
 
-    workers = min(workers or default_workers(), len(items))
+    workers = min(workers or settings.current().workers, len(items))
     if workers < 2 or len(items) < PARALLEL_MIN_CHARTS:
         return [_render(item) for item in items]
     import multiprocessing

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from dagster_project import settings, state
+from dagster_project import state
 from dagster_project.defs.automation.jobs import asset_graph_of, nightly_request, pfpw_nightly
 from dagster_project.defs.executor import executor_run_config
 from dagster_project.defs.resources import PfpwPaths
@@ -17,7 +17,7 @@ from dagster_project.defs.resources import PfpwPaths
     "depends on it, audit, publish; when nothing changed since the last publication, only record that.",
 )
 def nightly_schedule(context: dg.ScheduleEvaluationContext, paths: PfpwPaths):
-    current = state.current_state(paths.sources, settings.pii_key())
+    current = state.current_state(paths.sources, paths.settings.key())
     request = nightly_request(
         current,
         state.nothing_new(paths.warehouse, current),
@@ -30,5 +30,5 @@ def nightly_schedule(context: dg.ScheduleEvaluationContext, paths: PfpwPaths):
         asset_selection=request.selection,
         tags=request.tags,
         # the state record alone (nothing new) is one small step: no processes to start for it
-        run_config={} if request.nothing_new_since else executor_run_config(),
+        run_config={} if request.nothing_new_since else executor_run_config(paths.settings),
     )

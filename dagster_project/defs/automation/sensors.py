@@ -17,20 +17,20 @@ died without reporting, so that none is left STARTED holding the queue's writer 
 from __future__ import annotations
 
 import json
-import os
 
 import dagster as dg
 
-from dagster_project import settings, state
+from dagster_project import state
 from dagster_project.defs.automation.jobs import asset_graph_of, nightly_request, pfpw_nightly
 from dagster_project.defs.executor import executor_run_config
 from dagster_project.defs.resources import PfpwPaths
+from dagster_project.settings import Settings
 
 
 @dg.sensor(
     job=pfpw_nightly,
-    # read once, at import: the daemon test uses a few seconds
-    minimum_interval_seconds=int(os.environ.get("PFPW_SENSOR_INTERVAL_SECONDS") or 60),
+    # read once, when the definitions load: the daemon test uses a few seconds
+    minimum_interval_seconds=Settings.from_env().sensor_interval_seconds,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="Runs the pipeline when extract files land, are corrected or withdrawn, or reference/ changes.",
 )
@@ -47,7 +47,7 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, paths: PfpwPaths):
     settled = json.dumps({"seen": now, "handled": now}, sort_keys=True)
     if not changed:
         return dg.SensorResult(skip_reason="no new, corrected or withdrawn files", cursor=settled)
-    current = state.current_state(paths.sources, settings.pii_key())
+    current = state.current_state(paths.sources, paths.settings.key())
     if pub := state.nothing_new(paths.warehouse, current):
         return dg.SensorResult(
             skip_reason=f"files touched, content unchanged since publication {pub['run_id']}", cursor=settled
@@ -68,7 +68,7 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, paths: PfpwPaths):
                 run_key=f"{current.digest}:{last['run_id'] if last else 'unpublished'}",
                 asset_selection=request.selection,
                 tags={**request.tags, "pfpw/changed": ",".join(changed)[:200]},
-                run_config=executor_run_config(),
+                run_config=executor_run_config(paths.settings),
             )
         ],
         cursor=settled,

@@ -78,18 +78,42 @@ class PfpwTranslator(DagsterDbtTranslator):
 translator = PfpwTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+class PfpwDbtCliResource(DbtCliResourceWithoutAdapter):
+    """dagster-dbt's resource without two costs a night does not need (about 5 s per run: ``dbt
+    --version`` in a subprocess, a dbt adapter in Dagster's own process; ``dagster_private.py`` says
+    why these two overrides of private methods are there), whose ``cli`` takes the variables dbt's
+    process is given (``env``: ``dbt_env``), and with the engine it builds on (``engines.py``: duckdb,
+    or spark through the Spark environment's dbt).
+    """
+
+    engine: str = "duckdb"
+
+
 CHANGED_MONTHS_VAR = "PFPW_CHANGED_MONTHS"
 
 
-def build_args(context: dg.AssetExecutionContext, paths: PfpwPaths) -> list[str]:
-    """``dbt build`` with what its incremental models need (dbt/macros/incremental.sql).
+def dbt_env(paths: PfpwPaths, changed_months: dict[str, list[str]] | None = None) -> dict[str, str | None]:
+    """The variables dbt's process is given (profiles.yml, the sources and the incremental models read
+    them with ``env_var()``): the run's warehouse and DuckDB's memory limit, and on an incremental night
+    the months each lake extract rewrote (``PFPW_CHANGED_MONTHS``; None: not given to dbt at all)."""
+    given = paths.settings
+    return {
+        "PFPW_WAREHOUSE_DIR": str(given.warehouse_dir),
+        "PFPW_DUCKDB_MEMORY_LIMIT": given.duckdb_memory_limit,
+        CHANGED_MONTHS_VAR: None if changed_months is None else json.dumps(changed_months, sort_keys=True),
+    }
 
-    An incremental night (the run's rebuild tag) passes the months each lake extract rewrote in
-    this run, in the environment (``PFPW_CHANGED_MONTHS``: dbt's subprocess inherits it); every
-    other run rebuilds the incremental models from scratch (``--full-refresh``), so a change of
-    code, key or reference data never leaves an old slice behind. Not a dbt var: a var that differs
-    from the last invocation's makes dbt parse the whole project again (about 7 s on 2 cores),
-    while a changed environment variable re-parses only the models that read it.
+
+def build_invocation(context: dg.AssetExecutionContext, paths: PfpwPaths) -> tuple[list[str], dict]:
+    """``dbt build``'s arguments and its process's variables (``dbt_env``), with what its incremental
+    models need (dbt/macros/incremental.sql).
+
+    An incremental night (the run's rebuild tag) gives dbt the months each lake extract rewrote in
+    this run (``PFPW_CHANGED_MONTHS``); every other run rebuilds the incremental models from scratch
+    (``--full-refresh``), so a change of code, key or reference data never leaves an old slice
+    behind. Not a dbt var: a var that differs from the last invocation's makes dbt parse the whole
+    project again (about 7 s on 2 cores), while a changed environment variable re-parses only the
+    models that read it.
 
     dbt's unit tests run in every full build, and not on an incremental night: their inputs are
     fixed in the project, and an incremental night runs the code of the last publication, whose
@@ -99,13 +123,11 @@ def build_args(context: dg.AssetExecutionContext, paths: PfpwPaths) -> list[str]
     lake = paths.lake
     if context.run.tags.get(REBUILD_TAG) is None:
         lake.forget_changes()
-        os.environ.pop(CHANGED_MONTHS_VAR, None)
-        return ["build", "--full-refresh"]
+        return ["build", "--full-refresh"], dbt_env(paths)
     changes = lake.changes(context.run.run_id)
     lake.forget_changes(keep=context.run.run_id)
     context.log.info(f"incremental models rebuild the months: {json.dumps(changes)}")
-    os.environ[CHANGED_MONTHS_VAR] = json.dumps(changes, sort_keys=True)
-    return ["build", "--exclude-resource-type", "unit_test"]
+    return ["build", "--exclude-resource-type", "unit_test"], dbt_env(paths, changes)
 
 
 @dbt_assets(
@@ -122,14 +144,14 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: Pf
     incremental night those downstream of what changed. The target folder is the warehouse's own
     (``<warehouse>/dbt_target``), kept between runs, so dbt parses only what changed since.
     """
-    os.environ["PFPW_WAREHOUSE_DIR"] = str(paths.warehouse)  # profiles.yml and the sources read it
     with paths.writer_lock():
         paths.prepared_lake()  # every source file exists (empty extracts included)
         record_writer(paths.warehouse, context.run.run_id)
         target = paths.warehouse / "dbt_target"
         if dbt.engine == "spark":
             engines.require_spark()
-        invocation = dbt.cli(build_args(context, paths), context=context, target_path=target)
+        args, env = build_invocation(context, paths)
+        invocation = dbt.cli(args, env=env, context=context, target_path=target)
         warm_up = _import_audits_meanwhile(context)
         # The events are held until dbt has finished: the column lineage attached to each model's
         # materialization is read from the database dbt holds while it runs (lineage.py).
@@ -154,7 +176,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: Pf
             manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
             loaded = engines.load_spark_tables(manifest, paths.warehouse)
             context.log.info(f"spark: {len(loaded)} tables loaded into the working database")
-            catalog = spark_catalog(dbt, target)
+            catalog = spark_catalog(dbt, target, env)
         if warm_up is not None:
             warm_up.join()
         yield from with_column_lineage(
@@ -163,7 +185,10 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: Pf
         if failure is not None:
             raise failure
         write_dbt_docs(
-            dbt, paths.warehouse / "docs" / "dbt", generated=target / "static_index.html" if catalog else None
+            dbt,
+            paths.warehouse / "docs" / "dbt",
+            env,
+            generated=target / "static_index.html" if catalog else None,
         )
 
 
@@ -203,12 +228,12 @@ def lost_events(events: list, target: Path) -> list[str]:
     )
 
 
-def spark_catalog(dbt: DbtCliResource, target: Path) -> dict | None:
+def spark_catalog(dbt: PfpwDbtCliResource, target: Path, env: dict) -> dict | None:
     """dbt's catalog of the Spark build (every relation's columns, views included): the lineage's columns."""
     try:
         # --static: the same invocation writes the dbt docs page (write_dbt_docs), one JVM instead of two
         (target / "static_index.html").unlink(missing_ok=True)
-        dbt.cli(["docs", "generate", "--static"], target_path=target, raise_on_error=True).wait()
+        dbt.cli(["docs", "generate", "--static"], env=env, target_path=target, raise_on_error=True).wait()
         return json.loads((target / "catalog.json").read_text(encoding="utf-8"))
     except Exception:  # noqa: BLE001 (lineage is documentation: the build stands)
         return None
@@ -265,7 +290,7 @@ def _unique_id(event) -> str | None:  # noqa: ANN001 (any dagster-dbt event)
     return getattr(value, "text", value)
 
 
-def write_dbt_docs(dbt: DbtCliResource, out: Path, generated: Path | None = None) -> None:
+def write_dbt_docs(dbt: PfpwDbtCliResource, out: Path, env: dict, generated: Path | None = None) -> None:
     """`dbt docs generate --static`: one self-contained page beside the GX Data Docs.
 
     The page describes the models and their columns, which change only with the code: it is
@@ -284,7 +309,7 @@ def write_dbt_docs(dbt: DbtCliResource, out: Path, generated: Path | None = None
         os.replace(cached.with_suffix(".tmp"), cached)
     if not cached.exists():
         target = Path(dbt_project.project_dir) / dbt_project.target_path / f"docs-{os.getpid()}"
-        dbt.cli(["docs", "generate", "--static"], target_path=target, raise_on_error=True).wait()
+        dbt.cli(["docs", "generate", "--static"], env=env, target_path=target, raise_on_error=True).wait()
         cached.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(target / "static_index.html", cached.with_suffix(".tmp"))
         os.replace(cached.with_suffix(".tmp"), cached)
@@ -294,16 +319,6 @@ def write_dbt_docs(dbt: DbtCliResource, out: Path, generated: Path | None = None
     shutil.copyfile(cached, tmp)
     os.replace(tmp, out / "index.html")
     stamp.write_text(digest)
-
-
-class PfpwDbtCliResource(DbtCliResourceWithoutAdapter):
-    """dagster-dbt's resource without two costs a night does not need (about 5 s per run: ``dbt
-    --version`` in a subprocess, a dbt adapter in Dagster's own process; ``dagster_private.py`` says
-    why these two overrides of private methods are there), and with the engine it builds on
-    (``engines.py``: duckdb, or spark through the Spark environment's dbt).
-    """
-
-    engine: str = "duckdb"
 
 
 def engine_dbt_resource(engine: str | None = None) -> PfpwDbtCliResource:

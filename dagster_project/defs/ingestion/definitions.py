@@ -3,13 +3,8 @@ the ledger and quarantine, and the ledger's checks."""
 
 import dagster as dg
 
-from dagster_project.defs.ingestion.assets import (
-    AGENCY_ASSETS,
-    LEDGER_CHECKS,
-    ingest_audit,
-    landing_zone_inventory,
-    reference_tables,
-)
+from dagster_project.defs.ingestion.assets import AGENCY_ASSETS, landing_zone_inventory, reference_tables
+from dagster_project.defs.ingestion.ledger import LEDGER_CHECKS, ingest_audit
 from dagster_project.defs.ingestion.state import landing_zone_state
 
 defs = dg.Definitions(

@@ -6,7 +6,7 @@ the ingestion code or dagster-dbt (see ``pipeline.py``).
 
 import dagster as dg
 
-from dagster_project import dead_runs, settings, state
+from dagster_project import dead_runs, state
 from dagster_project.defs.ingestion.keys import STATE_KEY
 from dagster_project.defs.resources import PfpwPaths
 
@@ -25,7 +25,7 @@ REBUILD_TAG = "pfpw/rebuild_from"  # set on incremental runs: the landing-zone p
 )
 def landing_zone_state(context: dg.AssetExecutionContext, paths: PfpwPaths) -> dg.MaterializeResult:
     record_run_process(context)
-    now = state.current_state(paths.sources, settings.pii_key())
+    now = state.current_state(paths.sources, paths.settings.key())
     state.record_run_state(paths.warehouse, context.run.run_id, now)
     pub = state.last_publication(paths.warehouse)
     same = state.nothing_new(paths.warehouse, now) is not None

@@ -2,7 +2,6 @@
 
 import dagster as dg
 
-from dagster_project import settings
 from dagster_project.defs.audits.checks import failed_expectations
 from dagster_project.defs.ingestion.keys import SERVING_KEY
 from dagster_project.defs.ingestion.state import REBUILD_TAG
@@ -55,7 +54,7 @@ def build_serving_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
                 paths.warehouse,
                 context.run.run_id,
                 results,
-                settings.pii_key(),
+                paths.settings.key(),
                 state=run_state(paths.warehouse, context.run.run_id),
                 carry_results=REBUILD_TAG in context.run.tags,
             )
