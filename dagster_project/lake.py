@@ -4,6 +4,7 @@
 <warehouse>/lake/<extract>/month=YYYY-MM/<segment>.parquet             loaded rows, pseudonymised
 <warehouse>/lake/<extract>/_empty.parquet                               the schema, so a glob always matches
 <warehouse>/lake/reference/<table>.parquet                              master data
+<warehouse>/{lake,quarantine,ledger}/targets/targets.parquet             reference/targets.csv (ingest/targets.py)
 <warehouse>/quarantine/<extract>/month=YYYY-MM/<segment>.parquet        rejected rows with every reason
 <warehouse>/ledger/<extract>/month=YYYY-MM/<segment>.parquet            one ledger row per (file, extract)
 <warehouse>/pii/name_fingerprints/<extract>/month=YYYY-MM/<segment>.parquet
@@ -33,6 +34,7 @@ import polars as pl
 from dagster_project import atomic
 from dagster_project.ingest.validate import QUARANTINE_SCHEMA, lake_schema
 from dagster_project.schemas.contract import EXTRACTS, ExtractSpec
+from dagster_project.schemas.targets import TARGETS_EXTRACT
 from dagster_project.state import file_sha256
 
 __all__ = ["Lake", "file_sha256", "write_parquet_atomic"]
@@ -57,6 +59,17 @@ LEDGER_SCHEMA = {
     "code_fingerprint": pl.Utf8,
 }
 LANDING_MONTHS_SCHEMA = {"agency": pl.Utf8, "reporting_month": pl.Utf8}
+# reference/targets.csv's valid rows, typed (the dbt source reference.targets)
+TARGETS_SCHEMA = {
+    "year": pl.Int32,
+    "area_code": pl.Utf8,
+    "indicator": pl.Utf8,
+    "bound": pl.Utf8,
+    "target": pl.Float64,
+    "points": pl.Int32,
+    "source_file": pl.Utf8,
+    "source_row": pl.Int64,
+}
 TMP_SUFFIX = atomic.TMP_SUFFIX
 # The version of the areas' layout: a warehouse written with another one is ingested again from the
 # landing zone (1: one Parquet file per source file; 2: segments per extract, month and work unit).
@@ -72,6 +85,11 @@ def write_parquet_atomic(df: pl.DataFrame, path: Path) -> None:
     df.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
     atomic.replace(tmp, path)
     atomic.fsync_dir(path.parent)
+
+
+def _one_file_table(name: str) -> property:
+    """A Lake's path of the lake table held in one file: <warehouse>/lake/<name>/<name>.parquet."""
+    return property(lambda lake: lake.root / "lake" / name / f"{name}.parquet")
 
 
 class Lake:
@@ -102,13 +120,12 @@ class Lake:
     def reference_path(self, table: str) -> Path:
         return self.root / "lake" / "reference" / f"{table}.parquet"
 
-    @property
-    def landing_months_path(self) -> Path:
-        return self.root / "lake" / "landing_months" / "landing_months.parquet"
+    def targets_path(self, area: str = "lake") -> Path:
+        """reference/targets.csv in an area: its loaded rows (lake), quarantined rows, or its ledger row."""
+        return self.root / area / TARGETS_EXTRACT / f"{TARGETS_EXTRACT}.parquet"
 
-    @property
-    def delivery_status_path(self) -> Path:
-        return self.root / "lake" / "delivery_status" / "delivery_status.parquet"
+    landing_months_path = _one_file_table("landing_months")
+    delivery_status_path = _one_file_table("delivery_status")
 
     @property
     def ignored_path(self) -> Path:
@@ -170,6 +187,8 @@ class Lake:
             write_parquet_atomic(pl.DataFrame(schema=QUARANTINE_SCHEMA), self.quarantine_snapshot_path)
         if not self.landing_months_path.exists():
             write_parquet_atomic(pl.DataFrame(schema=LANDING_MONTHS_SCHEMA), self.landing_months_path)
+        if not self.targets_path().exists():  # the targets' source exists without a targets.csv
+            write_parquet_atomic(pl.DataFrame(schema=TARGETS_SCHEMA), self.targets_path())
         if not self.delivery_status_path.exists():
             from dagster_project.deliveries import status_schema
 
@@ -217,13 +236,8 @@ class Lake:
                 return row
         return None
 
-    @property
-    def ledger_snapshot_path(self) -> Path:
-        return self.root / "lake" / "ingest_ledger" / "ingest_ledger.parquet"
-
-    @property
-    def quarantine_snapshot_path(self) -> Path:
-        return self.root / "lake" / "quarantine" / "quarantine.parquet"
+    ledger_snapshot_path = _one_file_table("ingest_ledger")
+    quarantine_snapshot_path = _one_file_table("quarantine")
 
     def quarantine(self) -> pl.DataFrame:
         paths = sorted((self.root / "quarantine").rglob("*.parquet"))

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from dagster_project import atomic, landing, settings
 from dagster_project.schemas.contract import AGENCIES, MONTH_RE
+from dagster_project.schemas.targets import TARGETS_FILE, TARGETS_PART
 
 
 def file_sha256(path: Path) -> str:
@@ -38,6 +39,8 @@ def landing_files(sources: Path) -> list[Path]:
 
 def _part_of(rel: PurePosixPath) -> str:
     top = rel.parts[0] if len(rel.parts) > 1 else "."
+    if rel.parts == ("reference", TARGETS_FILE):  # not ingestion reference data: a part of its own
+        return TARGETS_PART
     if top in AGENCIES or top == "reference":
         return top
     return "other"
@@ -47,7 +50,8 @@ def landing_parts(sources: Path) -> tuple[dict[str, str], int]:
     """A digest per part of the landing zone, and the number of files.
 
     The parts are what a night can rebuild from separately: one per agency folder (path and
-    content hash of its files), ``reference`` (the reference tables), ``folders`` (the month
+    content hash of its files), ``reference`` (the reference tables), ``targets`` (``reference/targets.csv``,
+    which no extract is validated against), ``folders`` (the month
     folders, empty ones too: they decide which years are covered) and ``other`` (files outside
     every contract folder, which only the ledger lists).
     """

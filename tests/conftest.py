@@ -24,6 +24,7 @@ LONG_UNITS = (
     "tests/test_nightly_invariant.py::test_random_nights_equal_a_fresh_build[23]",  # ~535 s (multiprocess)
     "tests/test_nightly_invariant.py::test_random_nights_equal_a_fresh_build[39]",  # ~375 s
     "small_run",  # ~330 s
+    "targets_nights",  # ~330 s: a small zone run cold, then targets.csv delivered, nothing new, one target changed
     "two_districts",  # ~320 s
     "daemon",  # ~280 s
     "postgres",  # ~250 s: a real cluster, the daemon's sensor night on it
@@ -48,6 +49,7 @@ SLOW = (
     "tests/test_bi.py",  # ~60-70 s in the sample_run group: Superset (.bi-venv)
     "tests/test_nightly_invariant.py::test_random_nights_equal_a_fresh_build[23]",  # ~535 s: [39] is in the fast tier
     "small_run",  # ~330 s: what `pfpw run` prints, nothing new, a corrected file, re-keying, on their own runs
+    "targets_nights",  # ~330 s: four runs on one warehouse, targets.csv absent, delivered, unchanged, changed
     "two_districts",  # ~320 s: the multiprocess executor against the in-process one
     "daemon",  # ~280 s: a real dagster-daemon
     "hostile_run",  # ~80-160 s: one pfpw run over every hostile delivery (each is also a fast unit test)

@@ -22,6 +22,7 @@ from dagster_project.schemas.contract import (
     ExtractSpec,
     extract_for_file,
 )
+from dagster_project.schemas.targets import TARGETS_FILE
 
 
 @functools.cache
@@ -86,7 +87,8 @@ def _ignored(sources: Path) -> list[tuple[str, str, landing.Odd | None]]:
         rel = path.relative_to(sources)
         parts = rel.parts
         if parts[0] == "reference":
-            if len(parts) != 2 or path.stem not in REFERENCE_TABLES or path.suffix != ".csv":
+            named = path.stem in REFERENCE_TABLES and path.suffix == ".csv" or path.name == TARGETS_FILE
+            if len(parts) != 2 or not named:
                 found.append((rel.as_posix(), "not a reference table of the contract", None))
         elif parts[0] not in AGENCIES:
             found.append((rel.as_posix(), f"unknown folder {parts[0]}/", None))

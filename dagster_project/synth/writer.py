@@ -28,6 +28,7 @@ from dagster_project.synth.extracts import (
 )
 from dagster_project.synth.generator import DISTRICT_CODES, District, Planner
 from dagster_project.synth.profile import GOLDEN, Profile, varied
+from dagster_project.synth.targets import district_targets, write_targets
 from dagster_project.synth.workbooks import write_township_workbooks
 from dagster_project.synth.xlsx import static_parts
 
@@ -52,13 +53,14 @@ def district_profile(seed: int, index: int, years: tuple[int, ...], vary: bool) 
     return varied(seed, index, years) if vary else GOLDEN
 
 
-def _district_job(job: tuple) -> tuple[District, dict, int, int]:
-    """Plan one district and write its township and hospital files (runs in a worker process)."""
+def _district_job(job: tuple) -> tuple[District, dict, int, int, list[dict]]:
+    """Plan one district and write its township and hospital files (runs in a worker process); its targets."""
     out, seed, index, code, years, vary = job
     profile = district_profile(seed, index, years, vary)
     planner = Planner(code, index, seed, profile)
     d = planner.plan()
     months = planner.months
+    targets = district_targets(planner, d, seed)  # from the plan, on a random stream of their own
     # the first district draws its writer's randomness as the single-district generator always has
     rng = random.Random(f"{seed}-writer" if index == 0 else f"{seed}-writer-{code}")
     names: dict[str, str] = {}
@@ -74,7 +76,7 @@ def _district_job(job: tuple) -> tuple[District, dict, int, int]:
     reference = District(d.code, d.index, d.court_abbr, d.townships, d.villages, d.hospitals, d.stations)
     for v in reference.villages:
         v.pop, v.women, v.deaths = [], [], []
-    return reference, parts, rows, files
+    return reference, parts, rows, files, targets
 
 
 def generate(
@@ -121,6 +123,7 @@ def generate(
     planned = [r[0] for r in results]
     months = [f"{y}-{m:02d}" for y in span for m in range(1, 13)]
     write_reference(out, planned)
+    write_targets(out, [row for r in results for row in r[4]])
     rows = sum(r[2] for r in results)
     rows += write_court_and_finance(out, [r[1] for r in results], months)
     files = sum(r[3] for r in results) + 4 * len(months)  # delivered files (reference/ aside)

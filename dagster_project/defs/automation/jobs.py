@@ -18,8 +18,10 @@ from dagster_project.defs.ingestion.keys import (
     REPORT_KEY,
     SERVING_KEY,
     STATE_KEY,
+    TARGETS_KEY,
 )
 from dagster_project.defs.ingestion.state import REBUILD_TAG
+from dagster_project.schemas.targets import TARGETS_PART
 from dagster_project.state import State
 
 WRITER_TAG = {"pfpw/warehouse-writer": "true"}  # limited to one run at a time by the instance (dagster.yaml)
@@ -83,7 +85,8 @@ def asset_graph_of(context: dg.ScheduleEvaluationContext | dg.SensorEvaluationCo
 def incremental_selection(
     changes: set[str], graph: dg.Definitions | Iterable[dg.AssetsDefinition]
 ) -> list[dg.AssetKey]:
-    """The assets a night rebuilds when only ``changes`` (agency folders, ``folders``, ``other``, ``calendar``) changed.
+    """The assets a night rebuilds when only ``changes`` (agency folders, ``targets``, ``folders``, ``other``,
+    ``calendar``) changed.
 
     Always the state record, the reference copy, the inventory, the ledger and quarantine, the
     publication and the report; the ingestion of each changed agency; and everything downstream of
@@ -103,9 +106,11 @@ def incremental_selection(
         REPORT_KEY,
     ]
     ingest = [k for a in agencies for k in EXTRACT_KEYS_BY_AGENCY[a]]
+    if TARGETS_PART in changes:  # reference/targets.csv: read again, and what dbt builds from it
+        ingest.append(TARGETS_KEY)
     # the delivery statuses change with any delivery and with the calendar (a due date passed)
     fed = {*ingest, DELIVERY_KEY}
-    if agencies or "other" in changes:
+    if ingest or "other" in changes:
         fed |= {LEDGER_KEY, QUARANTINE_KEY}
     if "folders" in changes:
         fed.add(INVENTORY_KEY)

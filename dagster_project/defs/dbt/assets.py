@@ -35,6 +35,7 @@ from dagster_project.defs.ingestion.keys import (
     LEDGER_KEY,
     QUARANTINE_KEY,
     REFERENCE_KEYS,
+    TARGETS_KEY,
     extract_key,
 )
 from dagster_project.defs.ingestion.state import REBUILD_TAG
@@ -60,7 +61,7 @@ class PfpwTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "source":
             source, table = dbt_resource_props["source_name"], dbt_resource_props["name"]
             if source == "reference":
-                return REFERENCE_KEYS[table]
+                return TARGETS_KEY if table == "targets" else REFERENCE_KEYS[table]
             if source == "lake":
                 return LAKE_SOURCES[table]
             return extract_key(f"{source}_{table}")

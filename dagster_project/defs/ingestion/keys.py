@@ -14,6 +14,7 @@ LEDGER_KEY = dg.AssetKey(["lake", "ingest_ledger"])
 QUARANTINE_KEY = dg.AssetKey(["lake", "quarantine"])
 REFERENCE_KEYS = {name: dg.AssetKey(["reference", name]) for name in REFERENCE_TABLES}
 DELIVERY_KEY = dg.AssetKey(["lake", "delivery_status"])
+TARGETS_KEY = dg.AssetKey(["reference", "targets"])  # reference/targets.csv (defs/ingestion/targets.py)
 SERVING_KEY = dg.AssetKey(["serving", "serving_database"])
 REPORT_KEY = dg.AssetKey(["report", "survey_report"])
 

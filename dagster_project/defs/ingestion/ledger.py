@@ -14,6 +14,7 @@ from dagster_project.defs.ingestion.keys import (
     LEDGER_KEY,
     QUARANTINE_KEY,
     REFERENCE_KEYS,
+    TARGETS_KEY,
     extract_key,
 )
 from dagster_project.defs.ingestion.state import INGESTION_GROUP, REBUILD_TAG
@@ -27,7 +28,7 @@ from dagster_project.schemas.contract import AGENCIES, EXTRACTS
             LEDGER_KEY,
             group_name=INGESTION_GROUP,
             kinds={"parquet"},
-            deps=[*(extract_key(s.name) for s in EXTRACTS), INVENTORY_KEY],
+            deps=[*(extract_key(s.name) for s in EXTRACTS), INVENTORY_KEY, TARGETS_KEY],
             description="The ingest ledger: every delivered file per extract (hash, size, rows read, "
             "loaded, quarantined, status, reason, run) and the ignored files, in one Parquet file.",
         ),
@@ -35,7 +36,7 @@ from dagster_project.schemas.contract import AGENCIES, EXTRACTS
             QUARANTINE_KEY,
             group_name=INGESTION_GROUP,
             kinds={"parquet"},
-            deps=[extract_key(s.name) for s in EXTRACTS],
+            deps=[*(extract_key(s.name) for s in EXTRACTS), TARGETS_KEY],
             description="Every quarantined row with its file, row number and reasons (no identity "
             "number, no name), in one Parquet file.",
         ),
