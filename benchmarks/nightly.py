@@ -20,22 +20,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.processes import pfpw_command  # noqa: E402  (`pfpw run` as the tests run it; scale.py imports it from here)
+
 SAMPLE = ROOT / "sources"
 CORRECTED = Path("finance") / "2012-06" / "fee_payments.csv"
-
-
-def pfpw_command(sources: Path, warehouse: Path) -> list[str]:
-    """`pfpw run` as a new process, as cron or a person runs it."""
-    return [
-        sys.executable,
-        "-m",
-        "dagster_project.cli",
-        "run",
-        "--sources",
-        str(sources),
-        "--warehouse",
-        str(warehouse),
-    ]
 
 
 def pfpw_run(sources: Path, warehouse: Path, home: Path, log: Path | None = None) -> float:

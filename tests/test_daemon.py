@@ -9,12 +9,10 @@ re-ingests that file and publishes a serving.duckdb that counts the new payment.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 from decimal import Decimal
@@ -27,6 +25,7 @@ import pytest
 from dagster_project.dagster_private import InstigatorType, TickStatus
 from dagster_project.settings import PROJECT_DIR
 from tests.conftest import SAMPLE, TEST_KEY
+from tests.processes import TERMINATE_THEN_KILL, start, stop_group, wait_until
 
 pytestmark = pytest.mark.xdist_group("daemon")
 
@@ -94,28 +93,17 @@ def sensor_ticks(instance: dg.DagsterInstance) -> list:
     return sorted((t for t in ticks if t.status != TickStatus.STARTED), key=lambda t: t.timestamp)
 
 
-def wait_for(what: str, predicate, timeout: float, daemon: subprocess.Popen, step: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        assert daemon.poll() is None, f"the daemon exited ({daemon.returncode}) while waiting for {what}"
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """The daemon and what it started (code server, run workers): its own process group."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-    with contextlib.suppress(ProcessLookupError):  # children that outlived the daemon
-        os.killpg(proc.pid, signal.SIGKILL)
+def daemon_env(code: Path, home: Path, sources: Path, warehouse: Path) -> dict:
+    """The environment of `pfpw run`, the daemon and the webserver on the copied code: the sensor every 5 s."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(code),
+        "DAGSTER_HOME": str(home),
+        "PFPW_SOURCES_DIR": str(sources),
+        "PFPW_WAREHOUSE_DIR": str(warehouse),
+        "PFPW_PII_KEY": TEST_KEY.decode(),
+        "PFPW_SENSOR_INTERVAL_SECONDS": "5",
+    }
 
 
 def test_the_daemon_runs_and_publishes_a_corrected_file(tmp_path):
@@ -128,15 +116,7 @@ def test_the_daemon_runs_and_publishes_a_corrected_file(tmp_path):
     code = snapshot_code(tmp_path / "code")
     home.mkdir()
     shutil.copy(PROJECT_DIR / "deploy" / "dagster.yaml", home / "dagster.yaml")  # the queued run coordinator
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(code),
-        "DAGSTER_HOME": str(home),
-        "PFPW_SOURCES_DIR": str(sources),
-        "PFPW_WAREHOUSE_DIR": str(warehouse),
-        "PFPW_PII_KEY": TEST_KEY.decode(),
-        "PFPW_SENSOR_INTERVAL_SECONDS": "5",
-    }
+    env = daemon_env(code, home, sources, warehouse)
 
     # The instance's storage exists before two processes use it at once: SQLite storage created by
     # two processes at the same moment fails in one of them ("table runs already exists", seen in CI).
@@ -166,15 +146,7 @@ def test_the_daemon_runs_and_publishes_a_corrected_file(tmp_path):
     timings = {"pfpw run": time.monotonic() - started}
 
     log_path = tmp_path / "daemon.log"
-    with log_path.open("w") as log:
-        daemon = subprocess.Popen(
-            [BIN / "dagster-daemon", "run", "-w", "workspace.yaml"],
-            cwd=code,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, killed as a whole
-        )
+    daemon = start([BIN / "dagster-daemon", "run", "-w", "workspace.yaml"], log_path, env=env, cwd=code)
     try:
         with dg.DagsterInstance.from_config(str(home)) as instance:
             # first tick: the landing zone is the published one, nothing to run
@@ -182,7 +154,7 @@ def test_the_daemon_runs_and_publishes_a_corrected_file(tmp_path):
             def settled_ticks():
                 return [t for t in sensor_ticks(instance) if "settle" not in (t.skip_reason or "")]
 
-            first = wait_for("a first settled sensor tick", settled_ticks, 120, daemon)[0]
+            first = wait_until("a first settled sensor tick", settled_ticks, 120, daemon)[0]
             timings["first tick"] = time.monotonic() - started
             assert first.status == TickStatus.SKIPPED, first
             assert f"content unchanged since publication {before['run_id']}" in first.skip_reason
@@ -198,7 +170,7 @@ def test_the_daemon_runs_and_publishes_a_corrected_file(tmp_path):
                 records = instance.get_run_records(dg.RunsFilter(tags={"pfpw/trigger": "sensor"}))
                 return [r for r in records if r.dagster_run.status in TERMINAL]
 
-            record = wait_for("the sensor's run to finish", finished, 360, daemon, step=2.0)[0]
+            record = wait_until("the sensor's run to finish", finished, 360, daemon, step=2.0)[0]
             timings["sensor run"] = time.monotonic() - started
             run = record.dagster_run
             if run.status != dg.DagsterRunStatus.SUCCESS:
@@ -227,13 +199,13 @@ def test_the_daemon_runs_and_publishes_a_corrected_file(tmp_path):
 
             # and the landing zone, now published, makes the next tick skip again
             done = len(sensor_ticks(instance))
-            late = wait_for("a tick after the run", lambda: sensor_ticks(instance)[done:], 60, daemon)[0]
+            late = wait_until("a tick after the run", lambda: sensor_ticks(instance)[done:], 60, daemon)[0]
             assert late.status == TickStatus.SKIPPED and not late.run_ids
     except BaseException:
         print(f"--- dagster-daemon output ({log_path}) ---")
         print(log_path.read_text(errors="replace")[-20000:])
         raise
     finally:
-        stop(daemon)
+        stop_group(daemon, TERMINATE_THEN_KILL)  # the daemon and what it started: code server, run workers
         timings["total"] = time.monotonic() - started
         print("timings (s since start): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))

@@ -4,7 +4,6 @@ import datetime as dt
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -17,6 +16,7 @@ from dagster_project.lake import Lake
 from dagster_project.settings import PROJECT_DIR
 from tests.conftest import TEST_KEY, ingest_all
 from tests.nightly import small_zone
+from tests.processes import pfpw_command
 
 SHANGHAI = deliveries.SHANGHAI
 LAST = "2012-12"
@@ -146,16 +146,7 @@ def test_a_real_run_serves_the_statuses_and_warns_per_agency(chased, tmp_path):
     (tmp_path / "home").mkdir()
     wh = tmp_path / "wh"
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dagster_project.cli",
-            "run",
-            "--sources",
-            str(chased["src"]),
-            "--warehouse",
-            str(wh),
-        ],
+        pfpw_command(chased["src"], wh),
         env=env,
         cwd=PROJECT_DIR,
         capture_output=True,

@@ -9,41 +9,24 @@ leaves it alone, so only the changed months' slices were replaced.
 """
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 
 from dagster_project.ingest.run import ingest_landing_zone
 from dagster_project.lake import Lake
-from dagster_project.settings import DBT_PROJECT_DIR
 from tests.conftest import TEST_KEY
 from tests.nightly import small_zone
+from tests.processes import dbt
 
 MODEL = "intermediate.int_population_reports"
 
 
-def dbt(warehouse: Path, *args: str) -> None:
-    exe = os.path.join(os.path.dirname(sys.executable), "dbt")
-    result = subprocess.run(
-        [
-            exe,
-            "run",
-            "--select",
-            "+int_population_reports",
-            "--target-path",
-            str(warehouse / "dbt_target"),
-            *args,
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "PFPW_WAREHOUSE_DIR": str(warehouse)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def dbt_run(warehouse: Path, *args: str) -> None:
+    """`dbt run` of the model and all it reads, on the warehouse; any error fails the test."""
+    target = str(warehouse / "dbt_target")
+    result = dbt(warehouse, "run", "--select", "+int_population_reports", "--target-path", target, *args)
     assert result.returncode == 0 and "ERROR=0" in result.stdout, result.stdout[-3000:]
 
 
@@ -56,7 +39,7 @@ def test_an_incremental_rerun_of_the_changed_months_equals_a_full_rebuild(tmp_pa
     zone = small_zone(tmp_path / "sources", townships=3)
     wh = tmp_path / "wh"
     ingest_landing_zone(zone, Lake(wh), TEST_KEY, run_id="night-1", workers=1)
-    dbt(wh, "--full-refresh")
+    dbt_run(wh, "--full-refresh")
     with duckdb.connect(str(wh / "warehouse.duckdb")) as con:  # a mark on an untouched month
         marked = con.sql(
             f"select village_code from {MODEL} where reporting_month = '2012-06' limit 1"
@@ -71,11 +54,11 @@ def test_an_incremental_rerun_of_the_changed_months_equals_a_full_rebuild(tmp_pa
     ingest_landing_zone(zone, Lake(wh), TEST_KEY, run_id="night-2", workers=1)
     changes = Lake(wh).changes("night-2")
     assert changes["township_population"] == ["2012-03", "2012-04"]
-    dbt(wh, "--vars", json.dumps({"pfpw_changed_months": changes}))
+    dbt_run(wh, "--vars", json.dumps({"pfpw_changed_months": changes}))
 
     fresh = tmp_path / "fresh"
     ingest_landing_zone(zone, Lake(fresh), TEST_KEY, workers=1)
-    dbt(fresh, "--full-refresh")
+    dbt_run(fresh, "--full-refresh")
 
     mark = f"reporting_month = '2012-06' and village_code = '{marked}'"
     with duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True) as con:

@@ -5,9 +5,6 @@ reads) is walked from `marts/fee_collection.filing_rate` down to the ingested ex
 """
 
 import os
-import subprocess
-import time
-import urllib.error
 from collections import deque
 from pathlib import Path
 
@@ -18,7 +15,8 @@ import pytest
 from dagster_project import lineage
 from dagster_project.report.data import load
 from dagster_project.report.page import render_page
-from tests.test_ui import PROJECT, free_port, graphql, log_tail, stop_group
+from dagster_project.settings import PROJECT_DIR
+from tests.processes import NOT_YET, free_port, graphql, start, stop_group, wait_until
 
 pytestmark = pytest.mark.xdist_group("sample_run")
 
@@ -125,33 +123,23 @@ def webserver(sample_run, tmp_path_factory):
         PFPW_WAREHOUSE_DIR=str(sample_run["warehouse"]),
         PFPW_SOURCES_DIR=str(sample_run["sources"]),
     )
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(PROJECT / ".venv" / "bin" / "dagster-webserver"), "-w", "workspace.yaml"]
-            + ["-h", "127.0.0.1", "-p", str(port)],
-            cwd=PROJECT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    web = PROJECT_DIR / ".venv" / "bin" / "dagster-webserver"
+    proc = start([str(web), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)], log, env=env)
+
+    def serves_the_assets() -> bool:
+        query = '{ assetNodeOrError(assetKey: {path: ["marts", "fee_collection"]}) { __typename } }'
+        return graphql(url, query)["assetNodeOrError"]["__typename"] == "AssetNode"
+
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"dagster-webserver exited with {proc.returncode}:\n{log_tail(log)}")
-            try:
-                data = graphql(
-                    url, '{ assetNodeOrError(assetKey: {path: ["marts", "fee_collection"]}) { __typename } }'
-                )
-                if data["assetNodeOrError"]["__typename"] == "AssetNode":
-                    break
-            except (urllib.error.URLError, ConnectionError, TimeoutError, AssertionError):
-                pass
-            time.sleep(1)
-        else:
-            pytest.fail(f"dagster-webserver did not serve the assets within 120 s:\n{log_tail(log)}")
+        # an answer with errors (AssertionError) while the code location loads is not yet an answer
+        wait_until(
+            "dagster-webserver to serve the assets",
+            serves_the_assets,
+            120,
+            proc,
+            log=log,
+            not_yet=(*NOT_YET, AssertionError),
+        )
         yield url
     finally:
         stop_group(proc)

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from dagster_project.locks import TOKEN_VAR, run_lock, writer_lock
-from dagster_project.settings import DBT_PROJECT_DIR
+from tests.processes import dbt
 
 
 def _hold(tmp_path, how: str, seconds: float = 2.0, env: dict | None = None) -> subprocess.Popen:
@@ -95,16 +95,7 @@ def test_the_step_processes_of_a_run_write_under_its_lock(tmp_path):
 @pytest.mark.xdist_group("sample_lake")
 def test_dbt_build_runs_on_its_own_in_the_dbt_folder(sample_lake):
     """`dbt build` (models, data tests and unit tests) with only PFPW_WAREHOUSE_DIR, as a developer runs it."""
-    dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
-    env = {**os.environ, "PFPW_WAREHOUSE_DIR": str(sample_lake)}
-    result = subprocess.run(
-        [dbt, "build", "--target-path", str(sample_lake / "dbt_target")],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = dbt(sample_lake, "build", "--target-path", str(sample_lake / "dbt_target"))
     assert result.returncode == 0, result.stdout[-3000:]
     assert "ERROR=0" in result.stdout and "FAIL" not in result.stdout.split("Done.")[-1]
     ran = re.search(r"(\d+) unit tests", result.stdout)

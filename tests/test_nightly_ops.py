@@ -13,9 +13,10 @@ import polars as pl
 import pytest
 
 from dagster_project.lake import Lake
-from dagster_project.settings import DBT_PROJECT_DIR, PROJECT_DIR
+from dagster_project.settings import PROJECT_DIR
 from tests import factories as f
 from tests.conftest import TEST_KEY, ingest_all
+from tests.processes import dbt, pfpw_command
 from tests.test_ingest_faults import lake_rows
 
 M = "2012-03"
@@ -61,22 +62,14 @@ def test_the_same_key_in_two_files_is_supersession_not_a_duplicate(small_zone, t
     assert quarantined(wh, "hospital_births").height == 1
 
     # dbt resolves the shared key by the contract's rule: the later file name is current
-    dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
-    result = subprocess.run(
-        [
-            dbt,
-            "run",
-            "--select",
-            "+superseded_rows",
-            "stg_hospital__births",
-            "--target-path",
-            str(tmp_path / "dbt_target"),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "PFPW_WAREHOUSE_DIR": str(wh)},
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = dbt(
+        wh,
+        "run",
+        "--select",
+        "+superseded_rows",
+        "stg_hospital__births",
+        "--target-path",
+        str(tmp_path / "dbt_target"),
     )
     assert result.returncode == 0, result.stdout[-3000:]
     con = duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True)
@@ -158,16 +151,7 @@ def test_pfpw_run_refuses_to_start_without_a_pii_key(small_zone, tmp_path, value
     if value is not None:
         env["PFPW_PII_KEY"] = value
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dagster_project.cli",
-            "run",
-            "--sources",
-            str(small_zone),
-            "--warehouse",
-            str(tmp_path),
-        ],
+        pfpw_command(small_zone, tmp_path),
         env={**env, "DAGSTER_HOME": str(tmp_path / "home")},
         capture_output=True,
         text=True,

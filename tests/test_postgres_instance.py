@@ -15,8 +15,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-import urllib.error
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -25,10 +23,9 @@ import pytest
 import yaml
 
 from dagster_project.settings import PROJECT_DIR
-from tests.conftest import TEST_KEY
 from tests.nightly import small_zone
-from tests.test_daemon import BIN, SENSOR, TERMINAL, snapshot_code, stop, wait_for
-from tests.test_ui import free_port, graphql
+from tests.processes import TERMINATE_THEN_KILL, free_port, graphql, make, start, stop_group, wait_until
+from tests.test_daemon import BIN, SENSOR, TERMINAL, daemon_env, snapshot_code
 from tests.test_ui_door import listeners, serve_env
 
 pytestmark = pytest.mark.xdist_group("postgres")
@@ -60,15 +57,7 @@ def test_make_serve_writes_an_instance_on_postgresql_before_starting_anything(tm
         PFPW_PG_BIN=str(tmp_path / "no-postgres"),
     )
     env.pop("PFPW_DAGSTER_PG_URL", None)
-    run = subprocess.run(
-        ["make", "serve"],
-        cwd=PROJECT_DIR,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = make("serve", env=env)
     assert run.returncode != 0, run.stdout + run.stderr
     assert "no PostgreSQL binaries" in run.stderr, run.stderr
     config = instance_file(tmp_path / "dagster_home")
@@ -97,14 +86,8 @@ def test_make_serve_writes_an_instance_on_postgresql_before_starting_anything(tm
         "postgres": {"postgres_url": {"env": "PFPW_DAGSTER_PG_URL"}}
     }
     assert "s3cret" not in (tmp_path / "other" / "dagster.yaml").read_text(encoding="utf-8")
-    bare = subprocess.run(
-        ["make", "serve"],
-        cwd=PROJECT_DIR,
-        env={**env, "PFPW_DAGSTER_PG_URL": "postgresql://pfpw:s3cret@db.example:5432/dagster"},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    bare = make(
+        "serve", env={**env, "PFPW_DAGSTER_PG_URL": "postgresql://pfpw:s3cret@db.example:5432/dagster"}
     )
     assert bare.returncode != 0 and "postgresql+psycopg2://" in bare.stderr, bare.stderr
     assert "s3cret" not in bare.stdout + bare.stderr and "dagster-webserver" not in bare.stdout
@@ -139,15 +122,7 @@ def test_the_daemon_runs_a_sensor_night_on_postgresql_and_the_ui_shows_it(tmp_pa
     code = snapshot_code(tmp_path / "code")
     url = pg_url(cluster)
     subprocess.run([BIN / "python", WRITE_INSTANCE, "--home", home, "--url", url], check=True)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(code),
-        "DAGSTER_HOME": str(home),
-        "PFPW_SOURCES_DIR": str(sources),
-        "PFPW_WAREHOUSE_DIR": str(warehouse),
-        "PFPW_PII_KEY": TEST_KEY.decode(),
-        "PFPW_SENSOR_INTERVAL_SECONDS": "5",
-    }
+    env = daemon_env(code, home, sources, warehouse)
     env.pop("PFPW_DAGSTER_PG_URL", None)
     with dg.DagsterInstance.from_config(str(home)) as instance:  # creates Dagster's tables in PostgreSQL
         storages = {type(s).__name__ for s in (instance.run_storage, instance.event_log_storage)}
@@ -169,28 +144,24 @@ def test_the_daemon_runs_a_sensor_night_on_postgresql_and_the_ui_shows_it(tmp_pa
     timings = {"sensor on": time.monotonic() - started}
 
     port = free_port()
-    daemon_log, web_log = (tmp_path / "daemon.log").open("w"), (tmp_path / "webserver.log").open("w")
+    daemon_log, web_log = tmp_path / "daemon.log", tmp_path / "webserver.log"
     daemon = web = None
     try:
-        for name, args, log in (
-            ("daemon", [BIN / "dagster-daemon", "run", "-w", "workspace.yaml"], daemon_log),
-            (
-                "web",
-                [BIN / "dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-                web_log,
-            ),
-        ):
-            proc = subprocess.Popen(
-                args, cwd=code, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-            daemon, web = (proc, web) if name == "daemon" else (daemon, proc)
+        daemon = start([BIN / "dagster-daemon", "run", "-w", "workspace.yaml"], daemon_log, env=env, cwd=code)
+        web = start(
+            [BIN / "dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+            web_log,
+            env=env,
+            cwd=code,
+        )
         with dg.DagsterInstance.from_config(str(home)) as instance:
 
             def finished():
                 records = instance.get_run_records(dg.RunsFilter(tags={"pfpw/trigger": "sensor"}))
                 return [r for r in records if r.dagster_run.status in TERMINAL]
 
-            run = wait_for("the sensor's run to finish", finished, 600, daemon, step=2.0)[0].dagster_run
+            record = wait_until("the sensor's run to finish", finished, 600, (daemon, web), step=2.0)[0]
+            run = record.dagster_run
             timings["sensor run"] = time.monotonic() - started
             assert run.status == dg.DagsterRunStatus.SUCCESS, [
                 e.dagster_event.message for e in instance.all_logs(run.run_id) if e.is_dagster_event
@@ -211,13 +182,9 @@ def test_the_daemon_runs_a_sensor_night_on_postgresql_and_the_ui_shows_it(tmp_pa
 
         # and the UI's GraphQL shows it
         def ui_runs():
-            try:
-                return graphql(f"http://127.0.0.1:{port}", RUNS)["runsOrError"]["results"]
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                assert web.poll() is None, f"the webserver exited ({web.returncode})"
-                return None
+            return graphql(f"http://127.0.0.1:{port}", RUNS)["runsOrError"]["results"]
 
-        shown = wait_for("the webserver's GraphQL", ui_runs, 180, daemon, step=2.0)
+        shown = wait_until("the webserver's GraphQL", ui_runs, 180, (daemon, web), step=2.0)
         timings["graphql"] = time.monotonic() - started
         assert [(r["runId"], r["status"], r["jobName"]) for r in shown] == [
             (run.run_id, "SUCCESS", "pfpw_nightly")
@@ -225,14 +192,11 @@ def test_the_daemon_runs_a_sensor_night_on_postgresql_and_the_ui_shows_it(tmp_pa
         assert {"key": "dagster/sensor_name", "value": SENSOR} in shown[0]["tags"]
     except BaseException:
         for log in (daemon_log, web_log):
-            log.flush()
-            print(f"--- {log.name} ---\n" + Path(log.name).read_text(errors="replace")[-10000:])
+            print(f"--- {log} ---\n" + log.read_text(errors="replace")[-10000:])
         raise
     finally:
         for proc in (web, daemon):
             if proc is not None:
-                stop(proc)
-        daemon_log.close()
-        web_log.close()
+                stop_group(proc, TERMINATE_THEN_KILL)
         timings["total"] = time.monotonic() - started
         print("timings (s since start): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))

@@ -5,7 +5,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -13,6 +12,7 @@ import pytest
 
 from dagster_project.publish import PublicationBlocked, publish
 from tests.conftest import TEST_KEY
+from tests.processes import pfpw_command
 from tests.test_privacy import source_names
 
 pytestmark = pytest.mark.xdist_group("sample_run")
@@ -33,16 +33,7 @@ def pfpw_run(sources: Path, warehouse: Path, home: Path, **env) -> subprocess.Co
     full = {**os.environ, "DAGSTER_HOME": str(home), "PFPW_PII_KEY": TEST_KEY.decode(), **env}
     home.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dagster_project.cli",
-            "run",
-            "--sources",
-            str(sources),
-            "--warehouse",
-            str(warehouse),
-        ],
+        pfpw_command(sources, warehouse),
         env=full,
         capture_output=True,
         text=True,

@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from tests.conftest import TEST_KEY
+from tests.processes import pfpw_command
 from tests.test_publish import copy_run, pfpw_run
 
 pytestmark = pytest.mark.xdist_group("sample_run")
@@ -69,16 +70,7 @@ def killed_at(point: str, sources: Path, warehouse: Path, home: Path, tmp_path: 
     }
     home.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dagster_project.cli",
-            "run",
-            "--sources",
-            str(sources),
-            "--warehouse",
-            str(warehouse),
-        ],
+        pfpw_command(sources, warehouse),
         env=env,
         start_new_session=True,
         stdout=subprocess.DEVNULL,

@@ -5,23 +5,18 @@ virtualenv on PATH), queried over GraphQL, then rendered by headless Chromium. T
 kept in $PFPW_TEST_ARTIFACTS (default tests/artifacts/, git-ignored) to be looked at.
 """
 
-import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections import deque
 from pathlib import Path
 
 import pytest
 
 from tests.chromium import CHROMIUM, headless
+from tests.processes import env_without_venv, free_port, graphql, log_tail, start, stop_group, wait_until
 
 pytestmark = pytest.mark.xdist_group("ui")
 
@@ -49,75 +44,6 @@ WORKSPACE_QUERY = """
 ASSETS_QUERY = "{ assetNodes { assetKey { path } groupName dependencyKeys { path } } }"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def graphql(url: str, query: str, timeout: float = 30) -> dict:
-    request = urllib.request.Request(
-        f"{url}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        body = json.load(response)
-    assert not body.get("errors"), body["errors"]
-    return body["data"]
-
-
-def env_without_venv(base: Path, port: int) -> dict:
-    """The caller's environment minus the virtualenv: `make ui` must find everything by itself."""
-    env = dict(os.environ)
-    venv_bins = {str(PROJECT / ".venv" / "bin"), str(Path(sys.prefix) / "bin")}
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p not in venv_bins)
-    for name in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "PFPW_PII_KEY", "DAGSTER_HOME", "MAKEFLAGS"):
-        env.pop(name, None)  # PFPW_PII_KEY unset: `make ui` passes the sample's public key itself
-    env.update(
-        DAGSTER_HOME=str(base / "dagster_home"),
-        PFPW_WAREHOUSE_DIR=str(base / "warehouse"),
-        PFPW_SOURCES_DIR=str(PROJECT / "sources"),
-        UI_PORT=str(port),
-    )
-    return env
-
-
-def log_tail(log: Path, n: int = 60) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-n:]) if log.exists() else ""
-
-
-def live_members(pgid: int) -> list[int]:
-    """Processes of the group that still run (zombies left to an init that does not reap are not)."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(stat.parent.name))
-    return members
-
-
-def stop_group(proc: subprocess.Popen) -> None:
-    """dagster dev spawns the webserver, the daemon and code servers: end the whole process group,
-    first as Ctrl-C in its terminal would, then harder."""
-    for sig, grace in ((signal.SIGINT, 20), (signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            proc.poll()  # reap make itself
-            if not live_members(proc.pid):
-                print(f"`make ui` stopped by {sig.name}")
-                proc.poll()
-                return
-            time.sleep(0.5)
-
-
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory):
     base = tmp_path_factory.mktemp("ui")
@@ -126,32 +52,18 @@ def ui(tmp_path_factory):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = base / "make_ui.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            ["make", "ui"],
-            cwd=PROJECT,
-            env=env_without_venv(base, port),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, killed as a whole below
-        )
+
+    def loaded() -> dict | None:
+        workspace = graphql(url, WORKSPACE_QUERY, timeout=10)["workspaceOrError"]
+        entries = workspace.get("locationEntries")
+        if workspace["__typename"] != "Workspace" or all(e["loadStatus"] == "LOADED" for e in entries):
+            return workspace
+        return None
+
     started = time.monotonic()
+    proc = start(["make", "ui"], log, env=env_without_venv(base, port))
     try:
-        while time.monotonic() - started < STARTUP_TIMEOUT:
-            if proc.poll() is not None:
-                pytest.fail(f"`make ui` exited with {proc.returncode}:\n{log_tail(log)}")
-            try:
-                workspace = graphql(url, WORKSPACE_QUERY, timeout=10)["workspaceOrError"]
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(1)
-                continue
-            entries = workspace.get("locationEntries")
-            if workspace["__typename"] != "Workspace" or all(e["loadStatus"] == "LOADED" for e in entries):
-                break
-            time.sleep(1)
-        else:
-            pytest.fail(f"the UI did not load within {STARTUP_TIMEOUT} s:\n{log_tail(log)}")
+        workspace = wait_until("`make ui` to load the code location", loaded, STARTUP_TIMEOUT, proc, log=log)
         print(f"`make ui` answered on {url} after {time.monotonic() - started:.0f} s")
         yield {"url": url, "workspace": workspace, "log": log}
     finally:

@@ -13,7 +13,6 @@ import shutil
 import signal
 import socket
 import stat
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ui import PROJECT, env_without_venv, free_port, live_members, log_tail
+from dagster_project.settings import PROJECT_DIR
+from tests.processes import env_without_venv, free_port, log_tail, make, start, stop_group, wait_until
 
 pytestmark = pytest.mark.xdist_group("ui_door")
 
@@ -69,15 +69,7 @@ def listeners(port: int) -> set[str]:
 def test_off_loopback_without_a_password_make_serve_refuses_before_starting_anything(tmp_path):
     env = serve_env(tmp_path, UI_INTERNAL_PORT=str(free_port()))
     started = time.monotonic()
-    run = subprocess.run(
-        ["make", "serve", "UI_HOST=0.0.0.0"],
-        cwd=PROJECT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = make("serve", "UI_HOST=0.0.0.0", env=env, timeout=60)
     took = time.monotonic() - started
     assert run.returncode == 2, run.stdout + run.stderr
     assert "PFPW_UI_PASSWORD" in run.stderr, run.stderr
@@ -91,7 +83,7 @@ def test_off_loopback_without_a_password_make_serve_refuses_before_starting_anyt
 def test_the_proxys_settings_on_loopback_and_off(tmp_path, monkeypatch):
     """Without PFPW_UI_PASSWORD on loopback: a generated password, mode 0600, and only its hash for nginx."""
     spec = importlib.util.spec_from_file_location(
-        "serve_proxy", PROJECT / "deploy" / "proxy" / "serve_proxy.py"
+        "serve_proxy", PROJECT_DIR / "deploy" / "proxy" / "serve_proxy.py"
     )
     proxy = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(proxy)
@@ -130,26 +122,6 @@ def test_the_proxys_settings_on_loopback_and_off(tmp_path, monkeypatch):
         proxy.settings(args)
 
 
-def stop_make(proc: subprocess.Popen, timeout: float) -> float | None:
-    """SIGTERM to make alone (it passes it to the recipe's shell, whose trap stops the three): the seconds
-    until the whole process group is gone, or None (then it is killed)."""
-    started = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    while time.monotonic() - started < timeout:
-        proc.poll()
-        if not live_members(proc.pid):
-            proc.poll()
-            return time.monotonic() - started
-        time.sleep(0.3)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        time.sleep(3)
-    return None
-
-
 @pytest.mark.skipif(
     NGINX is None and not os.environ.get("CI"),
     reason="nginx is not installed here (CI installs it: apt-get install nginx-light)",
@@ -157,40 +129,22 @@ def stop_make(proc: subprocess.Popen, timeout: float) -> float | None:
 def test_make_serve_asks_for_the_password_and_keeps_the_webserver_on_loopback(tmp_path):
     assert NGINX, "CI must have nginx (apt-get install nginx-light)"
     (tmp_path / "dagster_home").mkdir()
-    shutil.copy(PROJECT / "deploy" / "dagster.yaml", tmp_path / "dagster_home" / "dagster.yaml")
+    shutil.copy(PROJECT_DIR / "deploy" / "dagster.yaml", tmp_path / "dagster_home" / "dagster.yaml")
     internal = free_port()
     env = serve_env(tmp_path, UI_HOST=PROXY_HOST, UI_INTERNAL_PORT=str(internal), PFPW_UI_PASSWORD=PASSWORD)
     port = int(env["UI_PORT"])
     url = f"http://{PROXY_HOST}:{port}"
     log = tmp_path / "make_serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            ["make", "serve"],
-            cwd=PROJECT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+
+    def answers() -> bytes | None:
+        code, body = post_version(url, ("pfpw", PASSWORD))
+        return body if code == 200 else None
+
     started = time.monotonic()
+    proc = start(["make", "serve"], log, env=env)
     stopped = None
     try:
-        code = None
-        while time.monotonic() - started < STARTUP_TIMEOUT:
-            if proc.poll() is not None:
-                pytest.fail(f"`make serve` exited with {proc.returncode}:\n{log_tail(log)}")
-            try:
-                code, body = post_version(url, ("pfpw", PASSWORD))
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                code = None
-            if code == 200:
-                break
-            time.sleep(1)
-        else:
-            pytest.fail(
-                f"no 200 through the proxy within {STARTUP_TIMEOUT} s (last {code}):\n{log_tail(log)}"
-            )
+        body = wait_until("a 200 through the proxy", answers, STARTUP_TIMEOUT, proc, log=log)
         print(f"`make serve` answered through the proxy after {time.monotonic() - started:.0f} s")
         assert json.loads(body)["data"]["version"]
 
@@ -225,9 +179,11 @@ def test_make_serve_asks_for_the_password_and_keeps_the_webserver_on_loopback(tm
                 assert PASSWORD not in path.read_text(errors="replace"), path
         assert PASSWORD not in log.read_text(errors="replace")
 
-        stopped = stop_make(proc, timeout=45)
+        # SIGTERM to make alone: it passes it to the recipe's shell, whose trap stops the three
+        proc.send_signal(signal.SIGTERM)
+        stopped = stop_group(proc, steps=((0, 45),))
         assert stopped is not None, f"processes left after SIGTERM:\n{log_tail(log)}"
         print(f"`make serve` and all its processes ended {stopped:.1f} s after SIGTERM")
     finally:
         if stopped is None:
-            stop_make(proc, timeout=20)
+            stop_group(proc)
