@@ -21,6 +21,7 @@ import pytest
 
 from dagster_project.cli import main
 from dagster_project.report import build_report
+from dagster_project.report.build import OFFLINE as REPORT_OFFLINE
 from dagster_project.report.fmt import num, signed
 from dagster_project.report.indicators import BASIC_SITUATION, CHANGE_UNITS
 from tests.chromium import CHROMIUM, headless
@@ -29,12 +30,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("PFPW_TEST_ARTIFACTS") or PROJECT / "tests" / "artifacts")
 YEAR, DISTRICT = 2012, "331003"
 CHARTS = ("births-sex-ratio", "planned-birth-rate", "fee-rates", "enforcement", "stations", "births-by-year")
-# every connection to a closed local port, every host name unresolvable: no request leaves the machine
-OFFLINE = [
-    "--proxy-server=127.0.0.1:9",
-    "--proxy-bypass-list=<-loopback>",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
-]
+# the report's own (every connection to a closed local port), and every host name unresolvable
+OFFLINE = [*REPORT_OFFLINE, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost"]
 
 # metrics.md, "The golden year": (line of the basic-situation table, 2012, 2011 or None, change or None)
 GOLDEN = [

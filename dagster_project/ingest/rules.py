@@ -86,6 +86,11 @@ def _expr_check(name: str, error: str, fn) -> pa.Check:
     return pa.Check(check, name=name, error=error)
 
 
+def _written_as(pattern: str):
+    """A check's fn: the text, without the blanks around it, matches pattern (INT_RE, AMOUNT_RE)."""
+    return lambda c: c.str.strip_chars().str.contains(pattern)
+
+
 def _frame_check(name: str, error: str, expr: pl.Expr) -> pa.Check:
     def check(data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(expr.fill_null(True).alias("ok"))
@@ -165,13 +170,7 @@ def _field_checks(spec: ExtractSpec, f: Field, ctx: BatchContext) -> list[pa.Che
             )
         )
     elif f.kind == "int":
-        checks.append(
-            _expr_check(
-                "int_form",
-                f"{L}: is not a whole number ≥ 0",
-                lambda c: c.str.strip_chars().str.contains(INT_RE),
-            )
-        )
+        checks.append(_expr_check("int_form", f"{L}: is not a whole number ≥ 0", _written_as(INT_RE)))
         lo, hi = f.min_value, f.max_value
         if lo is not None or hi is not None:
             rng = f"{lo if lo is not None else ''}–{hi if hi is not None else ''}"
@@ -181,7 +180,7 @@ def _field_checks(spec: ExtractSpec, f: Field, ctx: BatchContext) -> list[pa.Che
             _expr_check(
                 "amount_form",
                 f"{L}: is not an amount in yuan with at most two decimals",
-                lambda c: c.str.strip_chars().str.contains(AMOUNT_RE),
+                _written_as(AMOUNT_RE),
             )
         )
         if f.positive:

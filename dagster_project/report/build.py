@@ -37,6 +37,21 @@ class Report:
         return [self.html] + ([self.pdf] if self.pdf else [])
 
 
+# Headless Chromium as the report prints with it (and the tests drive it): no sandbox, no GPU, no background
+# traffic of its own; the caller adds its own fresh profile folder (--user-data-dir).
+HEADLESS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+# no request leaves the machine: every connection goes to a closed local port
+OFFLINE = ("--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>")
+
+
 def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -86,17 +101,9 @@ def print_pdf(page: Path, target: Path) -> tuple[Path | None, str]:
     with tempfile.TemporaryDirectory(prefix="pfpw-report-chromium-") as profile:
         args = [
             browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *HEADLESS,
             f"--user-data-dir={profile}",
-            # no request leaves the machine: every connection goes to a closed local port
-            "--proxy-server=127.0.0.1:9",
-            "--proxy-bypass-list=<-loopback>",
+            *OFFLINE,
             "--no-pdf-header-footer",
             f"--print-to-pdf={tmp}",
             page.resolve().as_uri(),

@@ -27,6 +27,21 @@ from dagster_project.report.chart_style import (  # noqa: F401  (FONT, CONFIG, G
 from dagster_project.report.svg import VL_VERSION, render_many, render_svg  # noqa: F401
 
 
+def labels(pairs) -> list[str]:
+    """The labels of (column, label) pairs, in their order."""
+    return [label for _, label in pairs]
+
+
+def untitled(field: str, sort: list[str], **more) -> dict:
+    """A nominal field in the order given, without a title: its values say what they are."""
+    return {"field": field, "type": "nominal", "sort": sort, "title": None, **more}
+
+
+def year_color(years: list[str]) -> dict:
+    """Color by year: the report year darkest."""
+    return untitled("year", years, scale=year_colors(len(years)))
+
+
 def births_and_sex_ratio(rows: list[dict], year: int) -> Chart:
     """marts.population_indicators: births (bars) and sex ratio at birth (line) by township."""
     values = [
@@ -158,18 +173,16 @@ def fee_rates(rows: list[dict], year: int) -> Chart:
         f"各乡镇（街道）社会抚养费立案率、征收率、符合率（{year - 1}年与{year}年）",
         data={"values": values},
         facet={
-            "row": {
-                "field": "indicator",
-                "type": "nominal",
-                "sort": [label for _, label in FEE_RATES],
-                "title": None,
-                "header": {
+            "row": untitled(
+                "indicator",
+                labels(FEE_RATES),
+                header={
                     "labelAngle": 0,
                     "labelOrient": "top",
                     "labelAnchor": "start",
                     "labelFontWeight": "bold",
                 },
-            }
+            )
         },
         spec={
             "width": {**STEP, "for": "position"},
@@ -179,13 +192,7 @@ def fee_rates(rows: list[dict], year: int) -> Chart:
                 "x": township_axis(order),
                 "xOffset": {"field": "year", "type": "nominal", "sort": years},
                 "y": {"field": "value", "type": "quantitative", "title": "%"},
-                "color": {
-                    "field": "year",
-                    "type": "nominal",
-                    "sort": years,
-                    "title": None,
-                    "scale": year_colors(len(years)),
-                },
+                "color": year_color(years),
             },
         },
     )
@@ -213,13 +220,7 @@ ENFORCEMENT_AMOUNTS = (
 def enforcement_by_year(rows: list[dict]) -> Chart:
     """marts.enforcement_outcomes_district: the measures of every covered year."""
     years = [f"{r['year']}年" for r in rows]
-    colors = {
-        "field": "year",
-        "type": "nominal",
-        "sort": years,
-        "title": None,
-        "scale": year_colors(len(years)),
-    }
+    colors = year_color(years)
 
     def panel(measures, title, axis_title, fmt):
         values = [
@@ -229,13 +230,7 @@ def enforcement_by_year(rows: list[dict]) -> Chart:
             if r.get(col) is not None
         ]
         enc = {
-            "x": {
-                "field": "measure",
-                "type": "nominal",
-                "sort": [label for _, label in measures],
-                "title": None,
-                "axis": {"labelAngle": 0, "labelLimit": 160},
-            },
+            "x": untitled("measure", labels(measures), axis={"labelAngle": 0, "labelLimit": 160}),
             "xOffset": {"field": "year", "type": "nominal", "sort": years},
             "y": {"field": "value", "type": "quantitative", "title": axis_title, "axis": {"format": fmt}},
             "color": colors,
@@ -311,13 +306,11 @@ def stations_by_township(rows: list[dict], coverage: float | None, year: int) ->
                 "scale": {"domain": [0, top]},
                 "axis": {"values": list(range(top + 1)), "format": "d"},
             },
-            "color": {
-                "field": "level",
-                "type": "nominal",
-                "title": None,
-                "sort": [label for _, label in STATION_LEVELS],
-                "scale": {"domain": [label for _, label in STATION_LEVELS], "range": [RED, ORANGE, BLUE]},
-            },
+            "color": untitled(
+                "level",
+                labels(STATION_LEVELS),
+                scale={"domain": labels(STATION_LEVELS), "range": [RED, ORANGE, BLUE]},
+            ),
             "order": {"field": "rank"},
         },
     )
@@ -342,15 +335,9 @@ def births_by_year(rows: list[dict]) -> Chart:
     ]
     enc = {
         "x": {"field": "year", "type": "ordinal", "title": None, "axis": {"labelAngle": 0}},
-        "xOffset": {"field": "measure", "type": "nominal", "sort": [m for _, m in measures]},
+        "xOffset": {"field": "measure", "type": "nominal", "sort": labels(measures)},
         "y": {"field": "value", "type": "quantitative", "title": "人", "axis": {"format": ",d"}},
-        "color": {
-            "field": "measure",
-            "type": "nominal",
-            "title": None,
-            "sort": [m for _, m in measures],
-            "scale": {"range": [BLUE, RED]},
-        },
+        "color": untitled("measure", labels(measures), scale={"range": [BLUE, RED]}),
     }
     spec = frame(
         "各年度出生人数与政策外出生人数",
