@@ -8,10 +8,10 @@ with cards as (
         area_code,
         area_level,
         parent_code,
-        count(*) as targets_total,
-        count(*) filter (where met) as targets_met,
-        sum(points::bigint) as points_possible,
-        sum(points_earned::bigint) as points_earned
+        count(*)::bigint as targets_total,
+        (count(*) filter (where met))::bigint as targets_met,
+        sum(points::bigint)::bigint as points_possible,
+        sum(points_earned::bigint)::bigint as points_earned
     from {{ ref('target_attainment') }}
     group by year, month, area_code, area_level, parent_code
 ),
@@ -24,16 +24,7 @@ scored as (
 )
 
 select
-    year::integer as year,
-    month::integer as month,
-    area_code,
-    area_level,
-    parent_code,
-    targets_total::bigint as targets_total,
-    targets_met::bigint as targets_met,
-    points_possible::bigint as points_possible,
-    points_earned::bigint as points_earned,
-    score::double as score,
+    *,
     (rank() over (partition by year, month, area_level, parent_code order by score desc))::bigint as rank,
     (count(*) over (partition by year, month, area_level, parent_code))::bigint as peers
 from scored
