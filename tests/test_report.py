@@ -29,7 +29,17 @@ from tests.chromium import CHROMIUM, headless
 PROJECT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("PFPW_TEST_ARTIFACTS") or PROJECT / "tests" / "artifacts")
 YEAR, DISTRICT = 2012, "331003"
-CHARTS = ("births-sex-ratio", "planned-birth-rate", "fee-rates", "enforcement", "stations", "births-by-year")
+CHARTS = (
+    "births-sex-ratio",
+    "planned-birth-rate",
+    "fee-rates",
+    "enforcement",
+    "stations",
+    # the 月督查 section's (tests/test_report_supervision.py)
+    "births-by-month",
+    "sex-ratio-by-quarter",
+    "filing-rate-by-month",
+)
 # the report's own (every connection to a closed local port), and every host name unresolvable
 OFFLINE = [*REPORT_OFFLINE, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost"]
 
@@ -265,7 +275,7 @@ def test_chromium_renders_every_chart_offline(report, tmp_path):
     dom = None
     for name, window, dump in (
         ("report_top.png", "1280,1800", False),
-        ("report_full.png", "1280,11000", True),
+        ("report_full.png", "1280,20000", True),  # the whole page, the 月督查 sections included
     ):
         shot = ARTIFACTS / name
         shot.unlink(missing_ok=True)
@@ -301,6 +311,9 @@ def test_chromium_renders_every_chart_offline(report, tmp_path):
     assert marks(figures["births-sex-ratio"]) >= 2 * townships  # a bar and a point a township, and the line
     assert marks(figures["planned-birth-rate"]) >= townships + 1  # the bars and the district line
     assert marks(figures["fee-rates"]) >= 3 * townships  # three rates, both years
+    assert marks(figures["births-by-month"]) >= 2 * 2 * 12  # births and unplanned births, two years of months
+    assert marks(figures["sex-ratio-by-quarter"]) >= 2 * 4  # a point a quarter, two years
+    assert marks(figures["filing-rate-by-month"]) >= 2 * 12 + 1  # a point a month, two years, the target
     print(f"screenshots: {ARTIFACTS / 'report_top.png'}, {ARTIFACTS / 'report_full.png'}")
 
 
@@ -353,6 +366,7 @@ def test_names_and_reasons_from_the_files_are_escaped_on_the_page(report, tmp_pa
             "fee_collection",
             "enforcement_outcomes",
             "service_station_coverage",
+            "population_indicators_monthly",  # the names of the 月督查 scorecard
         ):
             con.execute(f"update marts.{table} set township_name = township_name || ?", [HOSTILE[0]])
         con.execute("update marts.village_indicators set village_name = village_name || ?", [HOSTILE[1]])

@@ -56,3 +56,22 @@ def township_axis(order: list[str]) -> dict:
         "title": None,
         "axis": {"labelAngle": -40, "labelFontSize": 11},
     }
+
+
+def level(value: float, label: str) -> list[dict]:
+    """Layers of a dashed red rule across the plot at ``value`` (a y field ``rate``), with ``label`` at its
+    right end: the district's figure, or a target."""
+    data = {"data": {"values": [{"rate": value, "label": label}]}}
+    y = {"field": "rate", "type": "quantitative"}
+    return [
+        {
+            **data,
+            "mark": {"type": "rule", "color": RED, "strokeWidth": 2, "strokeDash": [6, 3]},
+            "encoding": {"y": y},
+        },
+        {
+            **data,
+            "mark": {"type": "text", "color": RED, "align": "right", "dy": -7, "x": "width", "fontSize": 12},
+            "encoding": {"y": y, "text": {"field": "label"}},
+        },
+    ]

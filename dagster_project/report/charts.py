@@ -19,9 +19,11 @@ from dagster_project.report.chart_style import (  # noqa: F401  (FONT, CONFIG, G
     STEP,
     Chart,
     frame,
+    level,
     township_axis,
     year_colors,
 )
+from dagster_project.report.fmt import num
 
 # rendering (and its cache) lives in svg.py; its public names stay importable from here
 from dagster_project.report.svg import VL_VERSION, render_many, render_svg  # noqa: F401
@@ -115,29 +117,7 @@ def planned_birth_rate(rows: list[dict], district_rate: float | None, year: int)
         }
     ]
     if district_rate is not None:
-        district = {"data": {"values": [{"rate": district_rate, "label": "全区"}]}}
-        layers += [
-            {
-                **district,
-                "mark": {"type": "rule", "color": RED, "strokeWidth": 2, "strokeDash": [6, 3]},
-                "encoding": {"y": {"field": "rate", "type": "quantitative"}},
-            },
-            {
-                **district,
-                "mark": {
-                    "type": "text",
-                    "color": RED,
-                    "align": "right",
-                    "dy": -7,
-                    "x": "width",
-                    "fontSize": 12,
-                },
-                "encoding": {
-                    "y": {"field": "rate", "type": "quantitative"},
-                    "text": {"field": "rate", "type": "quantitative", "format": ".2f"},
-                },
-            },
-        ]
+        layers += level(district_rate, num(district_rate, 2))
     spec = frame(
         f"{year}年各乡镇（街道）计划生育率（虚线：全区）",
         width=STEP,
@@ -278,8 +258,6 @@ STATION_LEVELS = (
 
 def stations_by_township(rows: list[dict], coverage: float | None, year: int) -> Chart:
     """marts.service_station_coverage: active stations by level and township on 31 December."""
-    from dagster_project.report.fmt import num
-
     order = [r["township_name"] for r in rows]
     values = [
         {"township": r["township_name"], "level": label, "stations": r[col], "rank": i}
@@ -321,48 +299,4 @@ def stations_by_township(rows: list[dict], coverage: float | None, year: int) ->
         [f"marts.service_station_coverage.{c}" for c, _ in STATION_LEVELS]
         + ["marts.service_station_coverage_district.township_coverage"],
         "无服务站的乡镇（街道）无柱。",
-    )
-
-
-def births_by_year(rows: list[dict]) -> Chart:
-    """marts.population_indicators_district: births and unplanned births of every covered year."""
-    measures = (("births", "出生人数"), ("births_unplanned", "政策外出生人数"))
-    values = [
-        {"year": f"{r['year']}年", "measure": label, "value": r[col]}
-        for r in rows
-        for col, label in measures
-        if r.get(col) is not None
-    ]
-    enc = {
-        "x": {"field": "year", "type": "ordinal", "title": None, "axis": {"labelAngle": 0}},
-        "xOffset": {"field": "measure", "type": "nominal", "sort": labels(measures)},
-        "y": {"field": "value", "type": "quantitative", "title": "人", "axis": {"format": ",d"}},
-        "color": untitled("measure", labels(measures), scale={"range": [BLUE, RED]}),
-    }
-    spec = frame(
-        "各年度出生人数与政策外出生人数",
-        data={"values": values},
-        width=max(240, 160 * len(rows)),
-        height=220,
-        layer=[
-            {"mark": {"type": "bar"}, "encoding": enc},
-            {
-                "mark": {"type": "text", "dy": -6, "fontSize": 11},
-                "encoding": {
-                    **enc,
-                    "text": {"field": "value", "type": "quantitative", "format": ",d"},
-                    "color": {"value": "#333"},
-                },
-            },
-        ],
-    )
-    return Chart(
-        "births-by-year",
-        spec["title"],
-        spec,
-        [
-            "marts.population_indicators_district.births",
-            "marts.population_indicators_district.births_unplanned",
-        ],
-        "集市（marts）只有年度粒度，没有月份：按年度显示。",
     )

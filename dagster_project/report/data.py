@@ -18,6 +18,24 @@ MARTS = (
     "service_station_coverage",
     "service_station_coverage_district",
     "village_indicators",
+    # the monthly supervision (月督查): the district's months, the townships' names by month, the targets
+    "population_indicators_district_monthly",
+    "fee_collection_district_monthly",
+    "enforcement_outcomes_district_monthly",
+    "population_indicators_monthly",
+    "target_attainment",
+    "target_scorecard",
+)
+# the order a mart's rows are read in: by those of these columns it has
+ORDER = (
+    "year",
+    "month",
+    "district_code",
+    "area_level",
+    "area_code",
+    "township_code",
+    "village_code",
+    "indicator",
 )
 DELIVERY_COLUMNS = (
     "agency",
@@ -127,9 +145,7 @@ def load(serving: Path) -> Served:
         marts = _tables(con, "marts")
         for mart in MARTS:
             if mart in marts:
-                order = ", ".join(
-                    c for c in ("year", "district_code", "township_code", "village_code") if c in marts[mart]
-                )
+                order = ", ".join(c for c in ORDER if c in marts[mart])
                 served.marts[mart] = _dicts(con, f"select * from marts.{mart} order by {order}")
         audit = _tables(con, "audit")
         if "delivery_status" in audit:

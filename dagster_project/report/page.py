@@ -17,10 +17,11 @@ import jinja2
 from jinja2.ext import Extension
 from markupsafe import Markup
 
-from dagster_project.report import charts, svg
+from dagster_project.report import charts, supervision, svg
+from dagster_project.report.compare import compared
 from dagster_project.report.data import Served
 from dagster_project.report.fmt import MISSING, num, signed, timestamp
-from dagster_project.report.indicators import AGENCIES, BASIC_SITUATION, CHANGE_UNITS, DELIVERY_STATUS
+from dagster_project.report.indicators import AGENCIES, BASIC_SITUATION, DELIVERY_STATUS
 
 GRID_MONTHS = 24  # the delivery grid shows the latest months; the counts cover them all
 LIST_LIMIT = 100  # rows of a problem list shown (the count says how many there are)
@@ -71,33 +72,12 @@ class Page:
 
     def basic_situation(self, district: str) -> list[dict]:
         """The sections of the basic-situation table that the district's marts hold, formatted."""
-        sections = []
-        for section in BASIC_SITUATION:
-            this = self.served.one(section.mart, district, self.year)
-            if this is None:
-                continue
-            before = self.served.one(section.mart, district, self.prev)
-            lines = []
-            for line in section.lines:
-                if line.column not in this:
-                    continue
-                change = MISSING
-                cols = [line.column]
-                if line.change and line.change in this:
-                    cols.append(line.change)
-                    change = signed(this[line.change], 2, CHANGE_UNITS[line.change_kind])
-                lines.append(
-                    {
-                        "label": line.label,
-                        "this": num(this[line.column], line.places),
-                        "before": num(before[line.column], line.places) if before else MISSING,
-                        "change": change,
-                        "columns": cols,
-                    }
-                )
-            if lines:
-                sections.append({"title": section.title, "mart": section.mart, "lines": lines})
-        return sections
+        one = self.served.one
+        return compared(
+            BASIC_SITUATION,
+            lambda mart: one(mart, district, self.year),
+            lambda mart: one(mart, district, self.prev),
+        )
 
     def charts_of(self, district: str) -> list[dict]:
         s, year = self.served, self.year
@@ -117,10 +97,7 @@ class Page:
         if st:
             d = s.one("service_station_coverage_district", district, year)
             out.append(self.figure(charts.stations_by_township(st, d and d.get("township_coverage"), year)))
-        births = [r for r in s.rows("population_indicators_district", district) if r["year"] <= year]
-        if births:
-            out.append(self.figure(charts.births_by_year(births)))
-        return out
+        return out  # births by month: the 月督查 section's (supervision.py)
 
     def rankings(self, district: str) -> list[dict]:
         s, year = self.served, self.year
@@ -200,6 +177,7 @@ class Page:
             "figures": self.charts_of(district),
             "rankings": self.rankings(district),
             "villages": self.villages(district),
+            "supervision": supervision.section(self.served, district, self.year, self.figure),
         }
 
     # --- how every indicator is computed ------------------------------------------------------------
