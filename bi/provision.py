@@ -1,14 +1,15 @@
-"""Provision Superset through its REST API: serving.duckdb read-only, a dataset per mart, the district dashboard.
+"""Provision Superset through its REST API: serving.duckdb read-only, a dataset per mart, the dashboards.
 
 The database is registered with CONNECT_ARGS (below): read-only, no access to files, other databases or
 extensions, its configuration locked.
 
 Run with .bi-venv's Python (bi/run.sh does, once the server answers). Idempotent: the database is
-found by name, the datasets by schema and table, the charts by name, the dashboard by its slug;
+found by name, the datasets by schema and table, the charts by name, the dashboards by their slug;
 what exists is updated in place, so running it again changes nothing but what the code changed.
 
-The charts are bi/superset_charts.py's (each mirrors one of the report's, or is a big number of a
-district figure); the REST client is bi/superset_api.py's.
+Two dashboards: the district's (bi/superset_charts.py: each chart mirrors one of the report's, or is a
+big number of a district figure) and the 月督查 (bi/supervision_charts.py: the monthly supervision, with
+a year and a month filter). The REST client is bi/superset_api.py's.
 
 Every chart is saved with a query context (the query the chart-data API runs for it:
 GET /api/v1/chart/<id>/data/), besides the form data the dashboard draws it from.
@@ -26,7 +27,8 @@ import prison
 
 # siblings in bi/, imported from the script's folder (sys.path[0] when run as `python bi/provision.py`)
 from superset_api import ApiError, Superset, wait_until_up
-from superset_charts import SCHEMA, Chart, charts
+from superset_charts import SCHEMA, Dashboard, charts
+from supervision_charts import supervision
 
 DATABASE_NAME = "pfpw serving (read-only)"
 DASHBOARD_SLUG = "pfpw-district"
@@ -107,15 +109,19 @@ def provision_datasets(api: Superset, database_id: int) -> dict[str, int]:
     return datasets
 
 
-def provision_dashboard(
-    api: Superset, rows: list[list[Chart]], datasets: dict[str, int], serving: str
-) -> int:
-    found = api.find("dashboard", slug=DASHBOARD_SLUG)
+def district() -> Dashboard:
+    """The district's dashboard: its figures by year and township (bi/superset_charts.py)."""
+    return Dashboard(DASHBOARD_SLUG, DASHBOARD_TITLE, HEADER, charts())
+
+
+def provision_dashboard(api: Superset, dashboard: Dashboard, datasets: dict[str, int], serving: str) -> int:
+    rows = dashboard.rows
+    found = api.find("dashboard", slug=dashboard.slug)
     if found:
         dashboard_id = found[0]["id"]
     else:
         dashboard_id = api.request(
-            "POST", "dashboard/", json={"dashboard_title": DASHBOARD_TITLE, "slug": DASHBOARD_SLUG}
+            "POST", "dashboard/", json={"dashboard_title": dashboard.title, "slug": dashboard.slug}
         )["id"]
 
     existing = {c["slice_name"]: c["id"] for c in api.find("chart", columns=["id", "slice_name"]) if c}
@@ -149,40 +155,42 @@ def provision_dashboard(
                 chart_id = api.request("POST", "chart/", json=body)["id"]
             placed.append((chart, chart_id))
 
+    native_filters = dashboard.filters({c.name: i for c, i in placed}, datasets) if dashboard.filters else []
     api.request(
         "PUT",
         f"dashboard/{dashboard_id}",
         json={
-            "dashboard_title": DASHBOARD_TITLE,
-            "slug": DASHBOARD_SLUG,
+            "dashboard_title": dashboard.title,
+            "slug": dashboard.slug,
             "published": True,
             "position_json": json.dumps(
-                layout(rows, dict((id(c), i) for c, i in placed), serving), ensure_ascii=False
+                layout(dashboard, dict((id(c), i) for c, i in placed), serving), ensure_ascii=False
             ),
             "json_metadata": json.dumps(
                 {
                     "color_scheme": "supersetColors",
                     "refresh_frequency": 0,
                     "cross_filters_enabled": False,
-                    "native_filter_configuration": [],
+                    "native_filter_configuration": native_filters,
                     "timed_refresh_immune_slices": [],
                     "expanded_slices": {},
                     "label_colors": {},
                     "shared_label_colors": [],
                     "chart_configuration": {},
-                }
+                },
+                ensure_ascii=False,
             ),
         },
     )
     return dashboard_id
 
 
-def layout(rows: list[list[Chart]], ids: dict[int, int], serving: str) -> dict:
+def layout(dashboard: Dashboard, ids: dict[int, int], serving: str) -> dict:
     """The dashboard's position_json: a header, then one grid row per list of charts."""
     position: dict = {
         "DASHBOARD_VERSION_KEY": "v2",
         "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
-        "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": DASHBOARD_TITLE}},
+        "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": dashboard.title}},
         "GRID_ID": {"type": "GRID", "id": "GRID_ID", "children": [], "parents": ["ROOT_ID"]},
     }
 
@@ -210,12 +218,12 @@ def layout(rows: list[list[Chart]], ids: dict[int, int], serving: str) -> dict:
                 "meta": {
                     "width": 12,
                     "height": 14,
-                    "code": HEADER.format(serving=serving, database=DATABASE_NAME),
+                    "code": dashboard.header.format(serving=serving, database=DATABASE_NAME),
                 },
             }
         ],
     )
-    for n, row in enumerate(rows, start=1):
+    for n, row in enumerate(dashboard.rows, start=1):
         add_row(
             n,
             [
@@ -252,12 +260,15 @@ def main(argv: list[str] | None = None) -> int:
     api = Superset(args.url, args.username, args.password)
     database_id = provision_database(api, args.serving)
     datasets = provision_datasets(api, database_id)
-    rows = charts()
-    dashboard_id = provision_dashboard(api, rows, datasets, args.serving)
+    dashboards = [district(), supervision()]
+    ids = [provision_dashboard(api, d, datasets, args.serving) for d in dashboards]
     print(
         f"bi: server up in {up - started:.0f} s; provisioned in {time.monotonic() - up:.0f} s: database "
         f"{database_id} ({args.serving}, read-only, no external access), {len(datasets)} datasets of schema {SCHEMA}, "
-        f"{sum(len(r) for r in rows)} charts, dashboard {dashboard_id} ({args.url}/superset/dashboard/{DASHBOARD_SLUG}/)"
+        + ", ".join(
+            f"dashboard {i} of {sum(len(r) for r in d.rows)} charts ({args.url}/superset/dashboard/{d.slug}/)"
+            for d, i in zip(dashboards, ids, strict=True)
+        )
     )
     return 0
 

@@ -3,7 +3,7 @@
 #
 #   prepares Superset's metadata database in $PFPW_BI_HOME (default .bi/), sets the admin's password,
 #   starts gunicorn on $PFPW_BI_HOST:$PFPW_BI_PORT (default 127.0.0.1:8088), registers
-#   $PFPW_WAREHOUSE_DIR/serving.duckdb read-only and provisions the datasets, charts and dashboard
+#   $PFPW_WAREHOUSE_DIR/serving.duckdb read-only and provisions the datasets, charts and dashboards
 #   (bi/provision.py, idempotent), then serves until Ctrl-C or SIGTERM, which stop gunicorn too.
 #
 # Environment: PFPW_WAREHOUSE_DIR (default warehouse/), PFPW_BI_PASSWORD (default admin),
@@ -82,6 +82,7 @@ cat <<EOF
 
   Superset on the served marts is up ($(( $(date +%s) - started )) s):
     http://$HOST:$PORT/superset/dashboard/pfpw-district/
+    http://$HOST:$PORT/superset/dashboard/pfpw-supervision/   (月督查)
     login: admin   password: $PFPW_BI_PASSWORD   (set PFPW_BI_PASSWORD to change it)
     database: $SERVING (read-only, no access to other files, settings locked)
   Ctrl-C stops it.

@@ -1,4 +1,4 @@
-"""A screenshot of the provisioned dashboard with headless Chromium, logged in (run with .bi-venv's Python).
+"""A screenshot of a provisioned dashboard with headless Chromium, logged in (run with .bi-venv's Python).
 
 Chromium is driven through its DevTools protocol (websocket-client, which Superset's environment
 has): open /login/, post the login form from the page (the session cookie stays in the browser),
@@ -27,13 +27,13 @@ from urllib.parse import urlsplit
 
 import websocket
 
-DASHBOARD = "/superset/dashboard/pfpw-district/"
+DASHBOARD = "pfpw-district"  # the slug of the dashboard shot unless told
 STATE = """(() => {
   const holders = [...document.querySelectorAll('[data-test="chart-grid-component"]')];
   return JSON.stringify({
     url: location.pathname,
     holders: holders.length,
-    drawn: holders.filter(h => h.querySelector('canvas, svg.echarts, .header-line')).length,
+    drawn: holders.filter(h => h.querySelector('canvas, svg.echarts, .header-line, table tbody tr')).length,
     with_canvas: holders.filter(h => h.querySelector('canvas')).length,
     loading: document.querySelectorAll('.loading, [data-test="loading-indicator"]').length,
     errors: [...document.querySelectorAll('[data-test="chart-grid-component"] [role="alert"]')]
@@ -146,6 +146,7 @@ def shoot(
     height: int = 2600,
     timeout: float = 90,
     chromium: str | None = None,
+    dashboard: str = DASHBOARD,
 ) -> dict:
     """Log in, open the dashboard, wait for its charts and save the page as a PNG; returns the page's state."""
     chromium = chromium or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -167,7 +168,8 @@ def shoot(
         )
         if status != 200:
             raise RuntimeError(f"the login as {username} failed (/api/v1/me/ answered {status})")
-        browser.call("Page.navigate", url=f"{url}{DASHBOARD}")
+        path = f"/superset/dashboard/{dashboard}/"
+        browser.call("Page.navigate", url=f"{url}{path}")
         expected = charts or 1
         state = json.loads(
             browser.wait_for(
@@ -175,7 +177,7 @@ def shoot(
                 f"return s.holders >= {expected} && s.drawn === s.holders && s.loading === 0 "
                 f"? JSON.stringify(s) : ''; }})()",
                 timeout,
-                f"{expected} charts drawn on {DASHBOARD}",
+                f"{expected} charts drawn on {path}",
             )
         )
         time.sleep(1.5)  # the charts' entry animation
@@ -202,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/img/superset_dashboard.png"))
     parser.add_argument("--username", default="admin")
     parser.add_argument("--password", default=os.environ.get("PFPW_BI_PASSWORD") or "admin")
+    parser.add_argument("--dashboard", default=DASHBOARD, help=f"the dashboard's slug (default {DASHBOARD})")
     parser.add_argument("--charts", type=int, help="wait until this many charts have drawn")
     parser.add_argument("--width", type=int, default=1600)
     parser.add_argument("--height", type=int, default=2600)
@@ -216,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         width=args.width,
         height=args.height,
         timeout=args.timeout,
+        dashboard=args.dashboard,
     )
     print(json.dumps(state, ensure_ascii=False))
     print(f"bi: {args.out} ({state['drawn']} of {state['holders']} charts drawn)")

@@ -9,6 +9,7 @@ they stay right whatever a user groups by. The township charts show the latest y
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SCHEMA = "marts"
@@ -54,6 +55,17 @@ class Chart:
     width: int = 4  # of the dashboard's 12 columns
     height: int = 50  # in the dashboard's grid units (8 px)
     sources: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Dashboard:
+    slug: str  # the key provisioning finds it by
+    title: str
+    header: str  # the markdown above the charts, formatted with serving= and database=
+    rows: list[list[Chart]]
+    # its native filters: json_metadata's native_filter_configuration, of the ids provisioning gave the
+    # charts (by name) and the datasets (by table)
+    filters: Callable[[dict[str, int], dict[str, int]], list[dict]] | None = None
 
 
 def query(columns: list, metrics: list[dict], filters: list[dict], orderby: list | None = None) -> dict:
