@@ -28,6 +28,7 @@ from dagster_project.synth.writer import district_profile, generate
 from tests import factories as f
 from tests.conftest import SAMPLE, TEST_KEY
 from tests.factories import MOTHER
+from tests.test_golden import served
 
 HEADER = "year,area_code,indicator,bound,target,points\n"
 MAX_BYTES = 1 << 20
@@ -213,14 +214,6 @@ def test_the_generator_draws_targets_from_its_plan_so_that_some_are_met_and_some
 
 
 # ------------------------------------------------------------------ the sample run
-
-
-def served(sample_run, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(sample_run["warehouse"] / "serving.duckdb"), read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.mark.xdist_group("sample_run")
