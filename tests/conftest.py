@@ -11,6 +11,8 @@ from tests.nightly import environment, instance_for_test
 
 SAMPLE = PROJECT_DIR / "sources"
 TEST_KEY = b"test-key"
+# the marts the dbt project defines (one model file each): what the definitions, lineage and publication must show
+MARTS = frozenset(p.stem for p in (PROJECT_DIR / "dbt" / "models" / "marts").glob("*.sql"))
 
 # The suite's longest units (an xdist group, or a test on its own), longest first, as measured in a fresh-clone
 # CI on the 2-core machine (seconds of one worker). `make test` runs `--dist loadgroup --no-loadscope-reorder`:

@@ -4,6 +4,7 @@ import dagster as dg
 import pytest
 
 from dagster_project.definitions import defs
+from tests.conftest import MARTS
 
 INGESTION_PREFIXES = ("lake",)
 
@@ -40,7 +41,7 @@ def test_every_extract_reaches_a_mart(graph):
             "delivery_status",
         )
     }
-    assert len(extracts) == 9 and len(marts) == 9
+    assert len(extracts) == 9 and {k.path[-1] for k in marts} == MARTS and len(MARTS) == 17
     for key in extracts:
         downstream = dg.AssetSelection.assets(key).downstream().resolve(graph)
         assert downstream & marts, f"{key.to_user_string()} reaches no mart"

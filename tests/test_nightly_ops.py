@@ -312,6 +312,15 @@ def test_a_successful_run_prints_a_line_per_stage_and_little_else(small_run):
         assert any(line.strip().startswith(stage) for line in lines), stage
     for stage in ("ingest finance", "ledger", "dbt", "audits", "publish"):
         assert any(line.strip().startswith(stage) for line in lines), stage
+    # an agency's line is printed when its files are in, with their figures (not when another stage's check
+    # runs between its steps: the targets' ledger check once printed "0 files ... 0 rows" for every agency)
+    for agency in ("township", "hospital", "court", "finance"):
+        figures = re.search(
+            r"(\d+) files \(.*?\); ([\d,]+) rows read", stage_line(cold.stdout, f"ingest {agency}")
+        )
+        assert figures and int(figures.group(1)) > 0 and figures.group(2) != "0", stage_line(
+            cold.stdout, agency
+        )
     assert "SUCCESS" in cold.stdout and "DEBUG" not in cold.stdout and "STEP_" not in cold.stdout
     assert "Running with dbt" not in cold.stdout  # dbt's own log goes to the run's log file
     logs = list((small_run["base"] / "warehouse" / "logs").glob("*.log"))

@@ -39,6 +39,11 @@ class MartSpec:
     nonnegative_ratios: tuple[str, ...] = ()  # ≥ 0 or NULL (uncapped rates, per-mille rates, ratios)
     warn_bounds: dict[str, tuple[float, float]] = field(default_factory=dict)  # plausibility, warning only
     district_of: str | None = None  # for a district mart: its township mart
+    # a mart that is empty by right (the target marts without reference/targets.csv): no row-count floor
+    may_be_empty: bool = False
+    signed: tuple[
+        str, ...
+    ] = ()  # numeric columns that may be negative (a natural growth rate and its target)
 
     @property
     def is_district(self) -> bool:
@@ -112,12 +117,22 @@ MARTS: tuple[MartSpec, ...] = (
     MartSpec(
         "enforcement_outcomes_district_monthly", DISTRICT_MONTH, district_of="enforcement_outcomes_monthly"
     ),
+    # metrics.md, "Target attainment": empty when no targets.csv is delivered (or it is withdrawn)
+    MartSpec(
+        "target_attainment",
+        ("year", "month", "area_code", "indicator"),
+        may_be_empty=True,
+        signed=("target", "actual"),
+    ),
+    MartSpec("target_scorecard", ("year", "month", "area_code"), ("score",), may_be_empty=True),
 )
 
 
 def count_columns(df: pd.DataFrame, spec: MartSpec) -> list[str]:
     """Counts and amounts: every numeric column that is not the year, a rate, a ratio or a year-on-year change."""
-    skip = set(spec.grain) | {"year"} | set(spec.percent_rates) | set(spec.nonnegative_ratios)
+    skip = (
+        set(spec.grain) | {"year"} | set(spec.percent_rates) | set(spec.nonnegative_ratios) | set(spec.signed)
+    )
     out = []
     for col in df.columns:
         if (
@@ -143,7 +158,9 @@ def blocking_suite(spec: MartSpec, df: pd.DataFrame, previous_rows: int | None) 
     ]
     exp += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in spec.nonnegative_ratios]
     exp += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in count_columns(df, spec)]
-    if previous_rows:
+    if spec.may_be_empty:
+        pass  # no floor: an empty mart is what the landing zone says (metrics.md)
+    elif previous_rows:
         share = settings.current().max_row_drop_share
         floor = math.ceil(previous_rows * (1 - share))
         hint = (
