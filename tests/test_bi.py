@@ -35,6 +35,8 @@ PASSWORD = "test-bi-password"
 READY = "Ctrl-C stops it."
 START_TIMEOUT = 300  # install (cold: ~10 s), metadata database (~20-40 s), server, provisioning
 MARTS_CHARTS = 16
+SUPERVISION_CHARTS = 6  # the 月督查 dashboard (bi/supervision_charts.py)
+MARTS = 17  # 9 yearly, 6 monthly, target_attainment and target_scorecard
 # metrics.md, "The golden year": the district's 2012 figures on the dashboard's big numbers
 GOLDEN_2012 = {"出生人数": 6287, "出生人口性别比": 108.28, "社会抚养费立案率（%）": 97.34}
 
@@ -150,6 +152,7 @@ def year_of(epoch_ms: float) -> int:
 def test_make_bi_prints_where_to_log_in(superset):
     log = superset["log"].read_text()
     assert f"{superset['url']}/superset/dashboard/pfpw-district/" in log
+    assert f"{superset['url']}/superset/dashboard/pfpw-supervision/" in log
     assert f"password: {PASSWORD}" in log
     print(f"make bi ready in {superset['started_in']:.0f} s")
 
@@ -236,7 +239,7 @@ def test_there_is_a_dataset_for_every_mart(superset):
     datasets = superset["api"].get("dataset/", params={"q": "(page_size:100)"})["result"]
     assert {d["table_name"] for d in datasets} == marts
     assert {d["schema"] for d in datasets} == {"marts"}
-    assert len(marts) == 9
+    assert len(marts) == MARTS
 
 
 def test_the_dashboard_charts_give_the_2012_golden_figures(superset):
@@ -263,7 +266,12 @@ def test_the_dashboard_charts_give_the_2012_golden_figures(superset):
 def test_provisioning_again_duplicates_nothing_and_locks_an_older_registration(superset):
     api = superset["api"]
     before = api.counts()
-    assert before == {"database": 1, "dataset": 9, "chart": MARTS_CHARTS, "dashboard": 1}
+    assert before == {
+        "database": 1,
+        "dataset": MARTS,
+        "chart": MARTS_CHARTS + SUPERVISION_CHARTS,
+        "dashboard": 2,
+    }
     # the registration of an earlier bi/provision.py: read-only, files open to every query
     (database,) = api.get("database/")["result"]
     api.put(
@@ -291,6 +299,147 @@ def test_provisioning_again_duplicates_nothing_and_locks_an_older_registration(s
     assert extra == provisioned_extra()
     response = api.sql_lab(database["id"], "select count(*) as n from read_text('/etc/passwd')")
     assert response.status_code >= 400 and "disabled by configuration" in response.text, response.text[:1000]
+
+
+SCORECARD = "乡镇（街道）目标考核得分（所选月末）"
+TARGETS = "乡镇（街道）各项目标完成情况（所选月末）"
+DISTRICTS = "各区目标考核排名（市对区，所选月末）"
+WHOLE_YEAR = ("各月出生人数", "各月末社会抚养费立案率（当年累计）", "各季度出生人口性别比")
+
+
+def supervision_charts(api: Api) -> dict[str, dict]:
+    """The 月督查 dashboard's charts by name, each as the API gives it (with its saved query context)."""
+    charts = api.get("dashboard/pfpw-supervision/charts")["result"]
+    return {c["slice_name"]: api.get(f"chart/{c['id']}")["result"] for c in charts}
+
+
+def filtered(api: Api, chart: dict, **equal) -> list[dict]:
+    """The chart's saved queries as the dashboard runs them with its native filters set: a filter's
+    value arrives as a filter `column IN (value)` of every query (its extra form data)."""
+    context = json.loads(chart["query_context"])
+    for q in context["queries"]:
+        q["filters"] = q.get("filters", []) + [{"col": c, "op": "IN", "val": [v]} for c, v in equal.items()]
+    result = api.post("chart/data", context)["result"]
+    assert all(not q.get("error") for q in result), chart["slice_name"]
+    return result
+
+
+def test_the_supervision_dashboard_has_a_year_and_a_month_filter(superset):
+    api = superset["api"]
+    dashboard = api.get("dashboard/pfpw-supervision")["result"]
+    assert dashboard["dashboard_title"] == "pfpw：月督查（月度督查与目标考核）" and dashboard["published"]
+    charts = {c["id"]: c["slice_name"] for c in api.get("dashboard/pfpw-supervision/charts")["result"]}
+    assert len(charts) == SUPERVISION_CHARTS and {SCORECARD, TARGETS, DISTRICTS, *WHOLE_YEAR} == set(
+        charts.values()
+    )
+    datasets = {
+        d["id"]: d["table_name"] for d in api.get("dataset/", params={"q": "(page_size:100)"})["result"]
+    }
+    year, month = json.loads(dashboard["json_metadata"])["native_filter_configuration"]
+    for native, name, column in ((year, "年度", "year"), (month, "月份", "month")):
+        assert (native["name"], native["type"], native["filterType"]) == (
+            name,
+            "NATIVE_FILTER",
+            "filter_select",
+        )
+        (target,) = native["targets"]
+        assert target["column"] == {"name": column}
+        assert datasets[target["datasetId"]] == "population_indicators_district_monthly"
+        # one value, required, the first of the values sorted descending (the latest) when the dashboard opens
+        values = native["controlValues"]
+        assert values["enableEmptyFilter"] and not values["multiSelect"]
+        assert values["defaultToFirstItem"] and values["sortAscending"] is False and native["requiredFirst"]
+    assert year["scope"] == {"rootPath": ["ROOT_ID"], "excluded": []} and set(year["chartsInScope"]) == set(
+        charts
+    )
+    assert month["cascadeParentIds"] == [year["id"]]  # the months of the chosen year
+    # the month filter leaves the charts of a whole year alone
+    assert {charts[i] for i in month["scope"]["excluded"]} == set(WHOLE_YEAR)
+    assert {charts[i] for i in month["chartsInScope"]} == {SCORECARD, TARGETS, DISTRICTS}
+
+
+def test_the_supervision_charts_give_the_marts_figures_of_a_chosen_month(superset):
+    api = superset["api"]
+    charts = supervision_charts(api)
+    year, month = 2012, 6
+    with duckdb.connect(str(superset["serving"]), read_only=True) as con:
+
+        def rows(sql: str) -> list[tuple]:
+            return [tuple(r) for r in con.execute(sql, [year, month]).fetchall()]
+
+        cards = rows(
+            "select s.rank, s.peers, p.township_name, s.score, s.targets_met, s.targets_total, s.points_earned, "
+            "s.points_possible from marts.target_scorecard s join marts.population_indicators_monthly p "
+            "on p.township_code = s.area_code and p.year = s.year and p.month = s.month "
+            "where s.year = ? and s.month = ? and s.area_level = 'township' order by s.rank, s.area_code"
+        )
+        targets = rows(
+            "select target, actual, case when met then '✓' when not met then '✗' else '—' end, points_earned, "
+            "rank || ' / ' || peers from marts.target_attainment "
+            "where year = ? and month = ? and area_level = 'township' order by all"
+        )
+        districts = rows(
+            "select left(area_code, 4), rank, peers, area_code, score, targets_met, targets_total "
+            "from marts.target_scorecard where year = ? and month = ? and area_level = 'district' "
+            "order by rank, area_code"
+        )
+        months = con.execute(
+            "select month, births, births_unplanned, boys, girls from marts.population_indicators_district_monthly "
+            "where year = ? order by month",
+            [year],
+        ).fetchall()
+        filing = dict(
+            con.execute(
+                "select month, filing_rate_ytd from marts.fee_collection_district_monthly where year = ?",
+                [year],
+            ).fetchall()
+        )
+    assert len(cards) == 19 and len(targets) > 19 and len(districts) == 1 and len(months) == 12
+
+    (scorecard,) = filtered(api, charts[SCORECARD], year=year, month=month)
+    assert {(r["年度"], r["月份"]) for r in scorecard["data"]} == {(year, month)}
+    shown = [
+        tuple(
+            r[c]
+            for c in ("名次", "参评数", "乡镇（街道）", "综合得分", "达标数", "目标数", "所得分值", "总分值")
+        )
+        for r in scorecard["data"]
+    ]
+    assert shown == cards  # the mart's rows, by rank, the scores unrounded
+    (attainment,) = filtered(api, charts[TARGETS], year=year, month=month)
+    assert (
+        sorted(
+            tuple(r[c] for c in ("目标", "实际（截至月末）", "达标", "所得分值", "名次"))
+            for r in attainment["data"]
+        )
+        == targets
+    )
+    (ranking,) = filtered(api, charts[DISTRICTS], year=year, month=month)
+    assert [
+        tuple(r[c] for c in ("城市", "名次", "参评数", "区（区划代码）", "综合得分", "达标数", "目标数"))
+        for r in ranking["data"]
+    ] == districts
+
+    # the charts of the whole year: the months of the chosen year
+    (births,) = filtered(api, charts[WHOLE_YEAR[0]], year=year)
+    assert [(r["月份"], r["year"], r["出生人数"], r["政策外出生人数"]) for r in births["data"]] == [
+        (f"{m:02d}月", year, b, u) for m, b, u, _, _ in months
+    ]
+    (rates,) = filtered(api, charts[WHOLE_YEAR[1]], year=year)
+    assert {int(r["月份"][:2]): r["立案率（%，截至月末）"] for r in rates["data"]} == pytest.approx(
+        filing, rel=1e-12
+    )
+    # a quarter's sex ratio: 100 x the quarter's boys / its girls, summed over its three months
+    (quarters,) = filtered(api, charts[WHOLE_YEAR[2]], year=year)
+    expected = {
+        f"第{q}季度": 100
+        * sum(m[3] for m in months[3 * q - 3 : 3 * q])
+        / sum(m[4] for m in months[3 * q - 3 : 3 * q])
+        for q in (1, 2, 3, 4)
+    }
+    assert {r["季度"]: r["出生人口性别比（女=100）"] for r in quarters["data"]} == pytest.approx(
+        expected, rel=1e-12
+    )
 
 
 def test_gunicorn_keeps_a_limit_on_request_lines_and_headers(superset):
@@ -336,24 +485,31 @@ def test_make_bi_refuses_a_non_loopback_host_with_the_default_password(password,
     reason="chromium is not installed here (CI installs it: apt-get install chromium)",
 )
 def test_the_dashboard_draws_every_chart_in_a_browser(superset):
-    shot = ARTIFACTS / "superset_dashboard.png"
-    result = subprocess.run(
-        [
-            str(BI_PYTHON),
-            str(PROJECT / "bi" / "screenshot.py"),
-            "--url",
-            superset["url"],
-            "--password",
-            PASSWORD,
-            "--charts",
-            str(MARTS_CHARTS),
-            "--out",
-            str(shot),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{MARTS_CHARTS} of {MARTS_CHARTS} charts drawn" in result.stdout
-    assert shot.stat().st_size > 50_000
+    """Both dashboards: the 月督查 once its year and month filters have their first values."""
+    for slug, charts, name in (
+        ("pfpw-district", MARTS_CHARTS, "superset_dashboard.png"),
+        ("pfpw-supervision", SUPERVISION_CHARTS, "superset_supervision.png"),
+    ):
+        shot = ARTIFACTS / name
+        result = subprocess.run(
+            [
+                str(BI_PYTHON),
+                str(PROJECT / "bi" / "screenshot.py"),
+                "--url",
+                superset["url"],
+                "--password",
+                PASSWORD,
+                "--dashboard",
+                slug,
+                "--charts",
+                str(charts),
+                "--out",
+                str(shot),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"{charts} of {charts} charts drawn" in result.stdout
+        assert shot.stat().st_size > 50_000
