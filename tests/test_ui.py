@@ -228,9 +228,9 @@ def test_chromium_shows_the_lineage_and_a_mart(ui, tmp_path):
         profile,
         ["int_fee_cases", "fee_collection", "fee_collection_district", "serving_database"],
     )
-    # five layers out: back to the landing zone state through the extracts, base and staging models
+    # seven layers out: back to the landing zone state through the extracts, base, staging and the monthly cohort
     render(
-        f"{url}/assets/marts/fee_collection?view=lineage&lineageScope=neighbors&lineageDepth=5",
+        f"{url}/assets/marts/fee_collection?view=lineage&lineageScope=neighbors&lineageDepth=7",
         ARTIFACTS / "ui_fee_collection_lineage.png",
         profile,
         ["landing_zone_state", "township_births", "int_fee_cases", "fee_collection", "serving_database"],

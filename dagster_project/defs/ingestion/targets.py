@@ -8,15 +8,15 @@ dbt builds from the targets (``jobs.incremental_selection``), and re-ingests not
 
 import dagster as dg
 
+from dagster_project.defs.ingestion.assets import REFERENCE_GROUP
 from dagster_project.defs.ingestion.keys import REFERENCE_KEYS, STATE_KEY, TARGETS_KEY
-from dagster_project.defs.ingestion.state import INGESTION_GROUP
 from dagster_project.defs.resources import PfpwPaths
 from dagster_project.schemas.targets import TARGET_COLUMNS
 
 
 @dg.asset(
     key=TARGETS_KEY,
-    group_name=INGESTION_GROUP,
+    group_name=REFERENCE_GROUP,
     description="reference/targets.csv (optional): the responsibility targets the city sets for each district and "
     "the district for each township, one row a target. Rows with a fault are quarantined with their reasons "
     "(extract `targets`), the file is in the ledger; the valid targets go to lake/targets/targets.parquet "

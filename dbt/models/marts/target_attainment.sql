@@ -6,10 +6,16 @@ with targets as (
     select * from {{ ref('stg_reference__targets') }}
 ),
 
+-- the figures assessed, per covered month: townships' and districts' (macros/targets.sql)
 actuals as (
-    select * from {{ ref('int_target_actuals_townships') }}
+    {{ target_actuals('township_code', 'population_indicators_monthly', 'fee_collection_monthly', 'population_indicators') }}
     union all
-    select * from {{ ref('int_target_actuals_districts') }}
+    {{ target_actuals(
+        'district_code',
+        'population_indicators_district_monthly',
+        'fee_collection_district_monthly',
+        'population_indicators_district'
+    ) }}
 ),
 
 assessed as (
