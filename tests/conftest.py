@@ -23,8 +23,8 @@ MARTS = frozenset(p.stem for p in (PROJECT_DIR / "dbt" / "models" / "marts").glo
 LONG_UNITS = (
     "spark_parity",  # ~830 s: the Spark builds
     "sample_run",  # ~750 s: one pfpw run of the sample and the tests reading it
-    "tests/test_nightly_invariant.py::test_random_nights_equal_a_fresh_build[23]",  # ~535 s (multiprocess)
-    "tests/test_nightly_invariant.py::test_random_nights_equal_a_fresh_build[39]",  # ~375 s
+    "tests/test_nightly_invariant.py::test_random_nights_equal_a_fresh_build[159]",  # ~450 s (multiprocess)
+    "tests/test_nightly_invariant.py::test_random_nights_equal_a_fresh_build[68]",  # ~355 s
     "small_run",  # ~330 s
     "targets_nights",  # ~330 s: a small zone run cold, then targets.csv delivered, nothing new, one target changed
     "two_districts",  # ~320 s
@@ -49,7 +49,7 @@ FAST_TIER = "not slow"
 SLOW = (
     "spark_parity",  # ~830 s: the Spark builds (.spark-venv)
     "tests/test_bi.py",  # ~60-70 s in the sample_run group: Superset (.bi-venv)
-    "tests/test_nightly_invariant.py::test_random_nights_equal_a_fresh_build[23]",  # ~535 s: [39] is in the fast tier
+    "tests/test_nightly_invariant.py::test_random_nights_equal_a_fresh_build[159]",  # ~450 s: [68] is in the fast tier
     "small_run",  # ~330 s: what `pfpw run` prints, nothing new, a corrected file, re-keying, on their own runs
     "targets_nights",  # ~330 s: four runs on one warehouse, targets.csv absent, delivered, unchanged, changed
     "two_districts",  # ~320 s: the multiprocess executor against the in-process one

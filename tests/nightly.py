@@ -22,10 +22,13 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
 
+from dagster_project.publish import SERVED_AUDIT_TABLES, TEAM_AUDIT_TABLES
+from dagster_project.schemas.targets import DISTRICT_DIGITS, INDICATORS, TARGETS_FILE
 from dagster_project.settings import PROJECT_DIR
 
 SAMPLE = PROJECT_DIR / "sources"
@@ -33,14 +36,25 @@ AGENCIES = ("township", "hospital", "court", "finance")
 # columns that name the run that wrote a row, not what the landing zone holds
 RUN_COLUMNS = {"run_id", "ingested_at", "published_at", "evaluated_at", "duckdb_version", "storage_version"}
 SKIP_TABLES = {"audit.publication", "audit.audit_results"}  # one row per run / per check of the run
+# what every comparison must hold: each mart the dbt project defines (one model file each) and each audit table
+# the publication copies, in the file it is served in (the snapshot takes every table; this says none is missing)
+MARTS = frozenset(p.stem for p in (PROJECT_DIR / "dbt" / "models" / "marts").glob("*.sql"))
+COMPARED = frozenset(
+    {f"serving.duckdb:marts.{m}" for m in MARTS}
+    | {f"serving.duckdb:audit.{t}" for t in SERVED_AUDIT_TABLES}
+    | {f"data_team.duckdb:audit.{t}" for t in TEAM_AUDIT_TABLES}
+)
 KEYS = ("nightly-key-one", "nightly-key-two")
 
 
 # ------------------------------------------------------------------ landing zones
 
 
-def small_zone(out: Path, sample: Path = SAMPLE, townships: int = 3) -> Path:
-    """A few townships of a sample, two years: reference filtered, their workbooks, every other agency."""
+def small_zone(out: Path, sample: Path = SAMPLE, townships: int = 3, targets: bool = False) -> Path:
+    """A few townships of a sample, two years: reference filtered, their workbooks, every other agency.
+
+    ``targets``: also the sample's ``reference/targets.csv``, restricted to the kept townships and their
+    district (the nights' zones; other tests start without one, as a landing zone may)."""
     out.mkdir(parents=True, exist_ok=True)
     ref = sample / "reference"
     (out / "reference").mkdir()
@@ -52,6 +66,12 @@ def small_zone(out: Path, sample: Path = SAMPLE, townships: int = 3) -> Path:
         rows = [ln for ln in lines[1:] if ln.split(",")[col] in keep]
         (out / "reference" / name).write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
     shutil.copy(ref / "hospitals.csv", out / "reference" / "hospitals.csv")
+    if targets:
+        lines = (ref / TARGETS_FILE).read_text(encoding="utf-8").splitlines()
+        areas = {*keep, *(code[:DISTRICT_DIGITS] for code in keep)}
+        col = lines[0].split(",").index("area_code")
+        rows = [ln for ln in lines[1:] if ln.split(",")[col] in areas]
+        (out / "reference" / TARGETS_FILE).write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
     for month in sorted(p.name for p in (sample / "township").iterdir()):
         for code in keep:
             src = sample / "township" / month / f"{code}.xlsx"
@@ -148,6 +168,63 @@ class World:
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return f"reference/service_stations.csv: station {cells[0]} closed_on={cells[-1] or 'empty'}"
 
+    def targets_change(self) -> str | None:
+        """``reference/targets.csv`` changes: a target's value, a row added, a row made invalid (quarantined), or
+        the file withdrawn; a withdrawn file is delivered again, as it was, the next time."""
+        path, held = self.zone / "reference" / TARGETS_FILE, self.pool / "reference" / TARGETS_FILE
+        if held.exists():
+            shutil.move(held, path)
+            return f"reference/{TARGETS_FILE} delivered again"
+        if not path.exists():
+            return None
+        lines = path.read_text(encoding="utf-8").splitlines()
+        rows = [line.split(",") for line in lines[1:]]
+        how = self.rng.choice(("value", "added", "invalid", "withdrawn") if rows else ("added",))
+        if how == "withdrawn":
+            held.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, held)
+            return f"reference/{TARGETS_FILE} withdrawn"
+        if how == "added":
+            row = self._new_target(rows)
+            rows.append(row)
+            what = f"a target added: {','.join(row)}"
+        else:
+            i = self.rng.randrange(len(rows))
+            row = rows[i]
+            if how == "value":  # raised or lowered by a tenth: a target met may be missed, or the reverse
+                factor = Decimal(self.rng.choice(("0.9", "1.1")))
+                with contextlib.suppress(InvalidOperation):  # a target made invalid before gets a number
+                    row[4] = f"{Decimal(row[4]) * factor:.1f}"
+                if not row[4].lstrip("-").replace(".", "", 1).isdigit():
+                    row[4] = "100"
+            else:  # a fault extracts.md names: the row is quarantined and the file's other targets count
+                column, value = self.rng.choice(
+                    ((3, "between"), (4, "n/a"), (5, "0"), (2, "abortions"), (0, "12"))
+                )
+                row[column] = value
+            what = f"line {i + 2} {'changed' if how == 'value' else 'made invalid'}: {','.join(row)}"
+        path.write_text("\n".join([lines[0], *map(",".join, rows)]) + "\n", encoding="utf-8")
+        return f"reference/{TARGETS_FILE}: {what}"
+
+    def _new_target(self, rows: list[list[str]]) -> list[str]:
+        """A target the file does not set yet (year, area, indicator), or, when it sets them all, a repeated row."""
+        areas = sorted({r[1] for r in rows}) or [self.zone_district()]
+        years = sorted({r[0] for r in rows}) or ["2012"]
+        have = {(r[0], r[1], r[2]) for r in rows}
+        free = [(y, a, i) for y in years for a in areas for i in INDICATORS if (y, a, i) not in have]
+        if not free:
+            return list(self.rng.choice(rows))  # a repeated (year, area, indicator): the first row counts
+        year, area, indicator = self.rng.choice(free)
+        # the bound and a plausible target: the same indicator's, at the same level (district or township) if set
+        same = [r for r in rows if r[2] == indicator]
+        like = [r for r in same if len(r[1]) == len(area)] or same
+        bound, target = (like[0][3], like[0][4]) if like else ("min", "50")
+        return [year, area, indicator, bound, target, str(self.rng.choice((5, 10, 15)))]
+
+    def zone_district(self) -> str:
+        towns = (self.zone / "reference" / "townships.csv").read_text(encoding="utf-8").splitlines()
+        return towns[1].split(",")[0][:DISTRICT_DIGITS]
+
     def new_key(self) -> str | None:
         self.key = KEYS[1] if self.key == KEYS[0] else KEYS[0]
         return "new PII key"
@@ -166,6 +243,7 @@ class World:
         "withdraw_file",
         "correction",
         "reference_change",
+        "targets_change",
         "new_key",
         "time_passes",
         "unchanged",
@@ -341,11 +419,18 @@ def run_sequence(
                     break
                 fresh_cache[cache_key] = snapshot(fresh)
                 shutil.rmtree(fresh)
-            diff = differences(snapshot(warehouse), fresh_cache[cache_key])
+            served = snapshot(warehouse)
+            diff = differences(served, fresh_cache[cache_key])
+            missing = sorted(COMPARED - set(served))
+            if missing:
+                problems.append(f"seed {seed} night {night}: not served, so not compared: {missing}")
+                break
             say(
                 f"seed {seed} night {night}: {'; '.join(changes)} -> "
                 f"{'nothing new' if outcome.nothing_new_since else 'published'} in {nightly_s:.0f}s, "
-                f"{'EQUAL to a fresh build' if not diff else 'DIFFERENT'}"
+                f"{'EQUAL to a fresh build' if not diff else 'DIFFERENT'} ({len(served)} tables, "
+                f"{sum(t.startswith('serving.duckdb:marts.') for t in served)} marts; "
+                f"target_attainment {len(served['serving.duckdb:marts.target_attainment'])} rows)"
             )
             if diff:
                 problems += [f"seed {seed} night {night} after {changes}: {d}" for d in diff]
@@ -377,9 +462,9 @@ def main(argv: list[str] | None = None) -> int:
         from dagster_project.synth.writer import generate
 
         generate(root / "two", seed=2012, districts=2)
-        small_zone(root / "base-sample", SAMPLE, args.townships)
+        small_zone(root / "base-sample", SAMPLE, args.townships, targets=True)
         _second_district(root / "two", root / "two-second")
-        small_zone(root / "base-second", root / "two-second", args.townships)
+        small_zone(root / "base-second", root / "two-second", args.townships, targets=True)
         common = [
             f"--sequences={args.sequences}",
             f"--nights={args.nights}",
