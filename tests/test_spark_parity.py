@@ -78,6 +78,17 @@ def spark_type(dtype: pl.DataType) -> str:
     raise AssertionError(f"no Spark type for {dtype}")
 
 
+def ingest_targets_of(sources: Path, warehouse: Path) -> None:
+    """reference/targets.csv into the warehouse's lake, as the pipeline's targets asset does (ingest_all reads the
+    agencies' extracts only)."""
+    from dagster_project.ingest.targets import ingest_targets
+    from dagster_project.reference import load_reference
+
+    ingest_targets(
+        sources, Lake(warehouse), load_reference(sources), TEST_KEY, 1 << 20, run_id="spark-parity"
+    )
+
+
 def test_lake_sources_declare_the_ingestion_contracts_types():
     declared = {}
     for path in (DBT_DIR / "models" / "staging").glob("*/_*__sources.yml"):
@@ -150,6 +161,8 @@ def builds(spark_dbt, sample_lake, tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("spark_parity")
     # the session's ingested sample, copied: its own folder stays untouched
     shutil.copytree(sample_lake / "lake", base / "sample" / "lake")
+    # as `pfpw run` does (its targets asset): the target marts are compared with rows in them
+    ingest_targets_of(PROJECT_DIR / "sources", base / "sample")
     sample = with_delivery_status(base / "sample")
 
     generated = base / "generated_sources"
@@ -162,6 +175,7 @@ def builds(spark_dbt, sample_lake, tmp_path_factory) -> dict:
     text = payments.read_text(encoding="utf-8-sig")
     payments.write_text(text + ("" if text.endswith("\n") else "\n") + BAD_PAYMENTS, encoding="utf-8-sig")
     ingest_all(generated, base / "generated")
+    ingest_targets_of(generated, base / "generated")
     second = with_delivery_status(base / "generated")
 
     times = {}
