@@ -8,32 +8,33 @@ It asks the chart-data API for the provisioned dashboard's charts and finds the 
 file, other database or setting, provisions a second time and finds nothing duplicated, and takes a
 screenshot of the dashboard (kept in $PFPW_TEST_ARTIFACTS, default tests/artifacts/). Superset is
 stopped at the end, whatever happened. bi/run.sh's refusal of a non-loopback host with the default
-password needs no Superset.
+password needs no Superset. Starting and querying Superset: tests/bi.py.
 """
 
 import json
 import os
-import socket
 import subprocess
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 import pytest
 import requests
 
+from tests.bi import (
+    ARTIFACTS,
+    BI_PYTHON,
+    PASSWORD,
+    PROJECT,
+    filtered,
+    make_bi,
+    provisioned_extra,
+    supervision_charts,
+    year_of,
+)
 from tests.chromium import CHROMIUM
-from tests.processes import TERMINATE_THEN_KILL, free_port, live_members, start, stop_group, wait_until
 
 pytestmark = pytest.mark.xdist_group("sample_run")
 
-PROJECT = Path(__file__).resolve().parents[1]
-BI_PYTHON = PROJECT / ".bi-venv" / "bin" / "python"
-ARTIFACTS = Path(os.environ.get("PFPW_TEST_ARTIFACTS") or PROJECT / "tests" / "artifacts")
-PASSWORD = "test-bi-password"
-READY = "Ctrl-C stops it."
-START_TIMEOUT = 300  # install (cold: ~10 s), metadata database (~20-40 s), server, provisioning
 MARTS_CHARTS = 16
 SUPERVISION_CHARTS = 6  # the 月督查 dashboard (bi/supervision_charts.py)
 MARTS = 17  # 9 yearly, 6 monthly, target_attainment and target_scorecard
@@ -41,112 +42,11 @@ MARTS = 17  # 9 yearly, 6 monthly, target_attainment and target_scorecard
 GOLDEN_2012 = {"出生人数": 6287, "出生人口性别比": 108.28, "社会抚养费立案率（%）": 97.34}
 
 
-def listening(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 @pytest.fixture(scope="module")
 def superset(sample_run, tmp_path_factory):
     assert sample_run["code"] == 0, "the sample run failed"
-    home = tmp_path_factory.mktemp("bi_home")
-    port = free_port()
-    log_path = home / "make_bi.log"
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")},
-        "PFPW_WAREHOUSE_DIR": str(sample_run["warehouse"]),
-        "PFPW_BI_HOME": str(home),
-        "PFPW_BI_PORT": str(port),
-        "PFPW_BI_PASSWORD": PASSWORD,
-    }
-
-    def ready() -> bool:
-        return READY in log_path.read_text()
-
-    started = time.monotonic()
-    process = start(["make", "--no-print-directory", "bi"], log_path, env=env)
-    try:
-        wait_until("make bi to be ready", ready, START_TIMEOUT, process, log=log_path, step=0.5)
-        url = f"http://127.0.0.1:{port}"
-        yield {
-            "url": url,
-            "api": Api(url, "admin", PASSWORD),
-            "log": log_path,
-            "env": env,
-            "serving": sample_run["warehouse"] / "serving.duckdb",
-            "started_in": time.monotonic() - started,
-        }
-    finally:
-        # SIGTERM to `make bi`'s process group (make, bi/run.sh, gunicorn and its worker), SIGKILL after 30 s
-        stopped = stop_group(process, TERMINATE_THEN_KILL)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        (ARTIFACTS / "make_bi.log").write_text(log_path.read_text())
-    assert stopped is not None, f"processes of make bi still run: {live_members(process.pid)}"
-    assert not listening(port), "Superset still listens after make bi was stopped"
-
-
-class Api:
-    def __init__(self, url: str, username: str, password: str):
-        self.url = url
-        self.http = requests.Session()
-        response = self.http.post(
-            f"{url}/api/v1/security/login",
-            json={"username": username, "password": password, "provider": "db", "refresh": False},
-            timeout=60,
-        )
-        response.raise_for_status()
-        self.http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-        self.http.headers["X-CSRFToken"] = self.get("security/csrf_token/")["result"]
-        self.http.headers["Referer"] = url
-
-    def get(self, path: str, **kwargs) -> dict:
-        response = self.http.get(f"{self.url}/api/v1/{path}", timeout=60, **kwargs)
-        assert response.status_code == 200, (path, response.status_code, response.text[:1000])
-        return response.json()
-
-    def post(self, path: str, body: dict) -> dict:
-        response = self.http.post(f"{self.url}/api/v1/{path}", json=body, timeout=60)
-        assert response.status_code == 200, (path, response.status_code, response.text[:1000])
-        return response.json()
-
-    def put(self, path: str, body: dict) -> dict:
-        response = self.http.put(f"{self.url}/api/v1/{path}", json=body, timeout=60)
-        assert response.status_code == 200, (path, response.status_code, response.text[:1000])
-        return response.json()
-
-    def sql_lab(self, database_id: int, sql: str) -> requests.Response:
-        """SQL Lab's synchronous execution (the database has allow_run_async off), as its editor runs it."""
-        return self.http.post(
-            f"{self.url}/api/v1/sqllab/execute/",
-            json={
-                "database_id": database_id,
-                "sql": sql,
-                "schema": "marts",
-                "runAsync": False,
-                "client_id": os.urandom(5).hex(),  # SQL Lab's client ids: 10 characters at most
-            },
-            timeout=60,
-        )
-
-    def counts(self) -> dict[str, int]:
-        return {r: self.get(f"{r}/")["count"] for r in ("database", "dataset", "chart", "dashboard")}
-
-
-def provisioned_extra() -> dict:
-    """bi/provision.py's EXTRA (its CONNECT_ARGS), read by .bi-venv's Python: the test follows the code."""
-    result = subprocess.run(
-        [str(BI_PYTHON), "-c", "import json, provision; print(json.dumps(provision.EXTRA))"],
-        cwd=PROJECT / "bi",
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return json.loads(result.stdout)
-
-
-def year_of(epoch_ms: float) -> int:
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).year
+    with make_bi(sample_run["warehouse"], tmp_path_factory.mktemp("bi_home")) as running:
+        yield running
 
 
 def test_make_bi_prints_where_to_log_in(superset):
@@ -305,23 +205,6 @@ SCORECARD = "乡镇（街道）目标考核得分（所选月末）"
 TARGETS = "乡镇（街道）各项目标完成情况（所选月末）"
 DISTRICTS = "各区目标考核排名（市对区，所选月末）"
 WHOLE_YEAR = ("各月出生人数", "各月末社会抚养费立案率（当年累计）", "各季度出生人口性别比")
-
-
-def supervision_charts(api: Api) -> dict[str, dict]:
-    """The 月督查 dashboard's charts by name, each as the API gives it (with its saved query context)."""
-    charts = api.get("dashboard/pfpw-supervision/charts")["result"]
-    return {c["slice_name"]: api.get(f"chart/{c['id']}")["result"] for c in charts}
-
-
-def filtered(api: Api, chart: dict, **equal) -> list[dict]:
-    """The chart's saved queries as the dashboard runs them with its native filters set: a filter's
-    value arrives as a filter `column IN (value)` of every query (its extra form data)."""
-    context = json.loads(chart["query_context"])
-    for q in context["queries"]:
-        q["filters"] = q.get("filters", []) + [{"col": c, "op": "IN", "val": [v]} for c, v in equal.items()]
-    result = api.post("chart/data", context)["result"]
-    assert all(not q.get("error") for q in result), chart["slice_name"]
-    return result
 
 
 def test_the_supervision_dashboard_has_a_year_and_a_month_filter(superset):
