@@ -1,7 +1,10 @@
 """Scale: on one landing zone, in one session, the floor, ingestion alone, and the nights of `pfpw run`.
 
-    .venv/bin/python benchmarks/scale.py [--size sample] [--size 4x2 ...] [--executor multiprocess]
+    .venv/bin/python benchmarks/scale.py [--size sample] [--size 10x4 --size 10x10 ...] [--executor multiprocess]
                                          [--workers N] [--out benchmarks/out/scale] [--no-record]
+
+``make bench`` runs the sample, 10 × 4 and 10 × 10 (the same ten districts with 2.5× the history); the province,
+``--size 90x10``, by hand (over an hour here).
 
 For each size (``sample``: the shipped landing zone; ``KxY``: ``pfpw generate`` of K districts and Y
 years), every step runs as its own process, as cron or a person runs it:
@@ -17,6 +20,9 @@ years), every step runs as its own process, as cron or a person runs it:
 - **one payment more**: the last month's finance payments delivered again with one payment added, ``pfpw run``:
   the smallest night that has something new, so what a night costs whatever its data (dbt, GX, the report,
   publication), against which the increment's growth with its data is read.
+
+Each night's ``pfpw run`` is timed whole; the report's own run after the publication (its stage line's seconds)
+is listed on a line of its own (``report run after: …``) and the night's line is the rest, up to its publication.
 
 Prints a table of wall time, peak RSS (the largest process of the step: pfpw, dbt or a step
 process), rows, rows/s and the ratio to the floor, and appends it, dated, with the machine, to
@@ -104,6 +110,12 @@ def add_one_payment(sources: Path, month: str) -> None:
     append_payment(path, f"JKBENCH000001,{first[1]},{month}-28,100.00,{first[4]}")
 
 
+def report_seconds(out: str) -> float:
+    """The seconds of the report's own run after a night (its stage line), 0 when it did not run."""
+    m = re.search(r"^\s+report\s+([\d.]+)s", out, re.M)
+    return float(m[1]) if m else 0.0
+
+
 def measure(size: str, base: Path, run_env: dict) -> list[tuple]:
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
@@ -131,15 +143,51 @@ def measure(size: str, base: Path, run_env: dict) -> list[tuple]:
     add_one_payment(sources, last)
     one = timed(run, env, base / "one-payment-more.txt")
     lines = [("generate", generated, 0, rows)] if generated else []
-    lines += [
-        ("floor", floor_s, floor_rss, floor_rows),
-        ("ingestion", ing_s, ing_rss, rows),
-        (f"pfpw run cold (without {last})", cold[0], cold[1], rows),
-        (f"nightly increment ({last} delivered)", increment[0], increment[1], rows),
-        ("nothing new", nothing[0], nothing[1], rows),
-        (f"one payment more ({last} finance)", one[0], one[1], rows + 1),
-    ]
+    lines += [("floor", floor_s, floor_rss, floor_rows), ("ingestion", ing_s, ing_rss, rows)]
+    # each night up to its publication (pfpw run's wall time less the report's own run after it), then that run
+    for name, night, n in (
+        (f"pfpw run cold (without {last})", cold, rows),
+        (f"nightly increment ({last} delivered)", increment, rows),
+        ("nothing new", nothing, rows),
+        (f"one payment more ({last} finance)", one, rows + 1),
+    ):
+        report = report_seconds(night[2])
+        lines.append((name, night[0] - report, night[1], n))
+        if report:
+            lines.append((f"report run after: {name.split(' (')[0]}", report, night[1], n))
     return [(size, files, name, s, rss, n, n / s, s / floor_s) for name, s, rss, n in lines]
+
+
+def targets(steps: dict, rows: list[tuple]) -> list[str]:
+    """The lines of issue 27's targets that this session's sizes measure."""
+    rss = {size: {r[2].split(" (")[0]: r[4] for r in rows if r[0] == size} for size in steps}
+    out = []
+
+    def above(size: str, step: str) -> float:
+        return steps[size][step] - steps[size]["nothing new"]
+
+    if "10x4" in steps:
+        fixed = above("10x4", "one payment more") / max(above("10x4", "pfpw run cold"), 1e-9)
+        out.append(
+            f"\nfixed cost: one payment more above nothing new at 10x4 is {100 * fixed:.0f}% of the cold run's "
+            "(target ≤ 10%)."
+        )
+    if "10x4" in steps and "10x10" in steps:
+        time_ratio = above("10x10", "nightly increment") / max(above("10x4", "nightly increment"), 1e-9)
+        rss_ratio = rss["10x10"]["nightly increment"] / max(rss["10x4"]["nightly increment"], 1e-9)
+        out.append(
+            f"history: the last month's night above nothing new at 10x10 is {time_ratio:.2f}× the same at 10x4 "
+            f"(target ≤ 1.15×); its peak RSS {rss_ratio:.2f}× (target ≤ 1.15×)."
+        )
+    if "90x10" in steps:
+        mine = steps["90x10"]
+        out.append(
+            f"province: 90x10 cold is {mine['pfpw run cold'] / mine['floor']:.1f}× the floor (target ≤ 3×), peak RSS "
+            f"{rss['90x10']['pfpw run cold']:.0f} MB (target ≤ 4096); its last month's night above nothing new is "
+            f"{100 * above('90x10', 'nightly increment') / max(above('90x10', 'pfpw run cold'), 1e-9):.0f}% of the "
+            "cold run's (target ≤ 15%)."
+        )
+    return out
 
 
 def machine() -> str:
@@ -207,6 +255,7 @@ def main() -> None:
                 f"{size}: the cold run grew {grew:.1f} s above the sample's, {grew / max(floor_grew, 1e-9):.1f}× "
                 f"the floor's growth of {floor_grew:.1f} s (target ≤ 3×)."
             )
+    text += targets(steps, rows)
     print("\n".join(text))
     if not args.no_record:
         with (ROOT / "benchmarks" / "results.md").open("a", encoding="utf-8") as f:

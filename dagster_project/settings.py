@@ -246,6 +246,14 @@ class Settings:
             raise MissingPiiKey()
         return self.pii_key.encode("utf-8")
 
+    def duckdb_config(self, warehouse: Path) -> dict[str, str]:
+        """The configuration of the pipeline's own DuckDB connections, as dbt's profile sets it for dbt:
+        bounded memory, spilling beyond it into ``<warehouse>/duckdb_spill``."""
+        return {
+            "memory_limit": self.duckdb_memory_limit,
+            "temp_directory": str(Path(warehouse) / "duckdb_spill"),
+        }
+
     @classmethod
     def var(cls, name: str) -> str:
         """The environment variable of the field ``name``."""
