@@ -108,3 +108,25 @@ def test_the_report_sensor_follows_a_daemon_night_that_published_only(sample_run
         nothing_new = evaluate({"pfpw/trigger": "schedule", "pfpw/nothing_new_since": "an earlier run"})
         assert isinstance(nothing_new, dg.SkipReason) and "nothing new" in nothing_new.skip_message
     assert report_after_publication.job_name == REPORT_JOB_NAME
+
+
+def test_a_failed_report_run_says_so_and_names_its_cause(tmp_path, capsys):
+    """A report run that cannot build (here: no served file) is FAILED with its root cause, and `pfpw run`'s
+    exit status counts it (Outcome.all_succeeded), while the night's own outcome stands."""
+    from dagster_project.outcome import Outcome
+    from dagster_project.pipeline import run_report
+
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    (tmp_path / "home").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        report = run_report(tmp_path / "sources", warehouse, instance, after="night-1")
+        (run,) = _runs(instance, REPORT_JOB_NAME)
+    assert not report.success and run.status == dg.DagsterRunStatus.FAILURE
+    assert run.tags["pfpw/after"] == "night-1"
+    summary = report.summary()
+    assert summary.startswith(f"report run {run.run_id}: FAILED")
+    assert "NoServingDatabase" in summary or "no " + str(warehouse / "serving.duckdb") in summary
+    night = Outcome(success=True, run_id="night-1", report=report)
+    assert night.success and not night.all_succeeded
+    assert summary in night.summary()
