@@ -111,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             workers=workers,
         )
         print(outcome.summary())
-    return 0 if outcome.success else 1
+    return 0 if outcome.all_succeeded else 1
 
 
 def cmd_docs(args: argparse.Namespace) -> int:

@@ -14,6 +14,25 @@ if TYPE_CHECKING:
 
 
 @dataclass
+class ReportRun:
+    """The report's own run after a night (``pipeline.run_report``)."""
+
+    run_id: str
+    success: bool
+    seconds: float
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        line = f"report run {self.run_id}: {'SUCCESS' if self.success else 'FAILED'} in {self.seconds:.0f}s"
+        line += " (its own run, after the publication)"
+        for step, cause in self.errors:
+            line += f"\n  ERROR in {step}: {cause.strip().splitlines()[0][:400]}"
+        if not self.success:
+            line += "\n  the marts are published; `pfpw report` builds the report again"
+        return line
+
+
+@dataclass
 class Outcome:
     success: bool
     run_id: str
@@ -30,6 +49,14 @@ class Outcome:
     headline: list[str] = field(default_factory=list)
     log_path: Path | None = None
     rebuilt_from: frozenset[str] | None = None  # an incremental night: the landing-zone parts that changed
+    report: ReportRun | None = (
+        None  # the report's own run after the night (None: not run, the report was current)
+    )
+
+    @property
+    def all_succeeded(self) -> bool:
+        """The night and, when it ran, the report's run after it: what `pfpw run`'s exit status says."""
+        return self.success and (self.report is None or self.report.success)
 
     def summary(self) -> str:
         status = "SUCCESS" if self.success else "FAILED"
@@ -74,6 +101,8 @@ class Outcome:
                 else "  NOT PUBLISHED: serving.duckdb left as it was"
             )
         lines.extend(self.headline)
+        if self.report is not None:
+            lines.append(self.report.summary())
         if not self.success:
             lines.append(
                 f"  the whole event log: `make ui`, then http://127.0.0.1:3000/runs/{self.run_id} (or pfpw run -v)"

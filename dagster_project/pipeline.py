@@ -21,7 +21,7 @@ import dagster as dg
 from dagster_project import state
 from dagster_project.console import StageReporter, stages_by_node
 from dagster_project.locks import run_lock
-from dagster_project.outcome import Outcome, summarise
+from dagster_project.outcome import Outcome, ReportRun, summarise
 from dagster_project.settings import Settings
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -133,7 +133,49 @@ def run_pipeline(
         outcome.rebuilt_from = request.changes
         outcome.log_path = log_path
     outcome.seconds = time.monotonic() - start
+    if outcome.success and report_due(warehouse):
+        # the night ends with its publication (its seconds above); the report is its own run, after it
+        outcome.report = run_report(
+            sources, warehouse, instance, after=outcome.run_id, verbose=verbose, out=out
+        )
     return outcome
+
+
+def report_due(warehouse: Path) -> bool:
+    """A publication is served and the report in <warehouse>/report was not built from it with this code."""
+    from dagster_project.report.build import current_report, served_publication
+
+    return served_publication(warehouse) is not None and current_report(warehouse) is None
+
+
+def run_report(
+    sources: Path,
+    warehouse: Path,
+    instance: dg.DagsterInstance,
+    *,
+    after: str | None = None,
+    verbose: bool = False,
+    out: TextIO | None = None,
+) -> ReportRun:
+    """The report job (``pfpw_report``) in its own run recorded in ``instance``, after the night ``after``:
+    the night's run ends with the publication and does not wait for the report. Prints its stage line."""
+    start = time.monotonic()
+    job = report_only_job()
+    run_id = str(uuid.uuid4())
+    tags = {"pfpw/after": after} if after else {}
+    run_config = {**({} if verbose else QUIET_LOGS), **paths_run_config(sources, warehouse, 1)}
+    with StageReporter(
+        instance, run_id, stages=stages_by_node(_report_assets()), out=out or sys.stdout
+    ) as reporter:
+        result = job.execute_in_process(
+            instance=instance, tags=tags, raise_on_error=False, run_id=run_id, run_config=run_config
+        )
+    return ReportRun(
+        run_id=result.run_id,
+        success=result.success,
+        seconds=time.monotonic() - start,
+        errors=reporter.errors,
+    )
 
 
 def paths_run_config(sources: Path, warehouse: Path, workers: int) -> dict:
@@ -203,21 +245,40 @@ def _state_assets() -> list[dg.AssetsDefinition]:
     return [landing_zone_state]
 
 
-def state_only_job() -> dg.JobDefinition:
-    """The nightly job reduced to its state record, from Definitions holding that asset alone."""
-    from dagster_project.defs.automation.jobs import JOB_DESCRIPTION, JOB_NAME, WRITER_TAG
+def _report_assets() -> list[dg.AssetsDefinition]:
+    from dagster_project.defs.serving.report import survey_report
+
+    return [survey_report]
+
+
+def _job_of(name: str, assets: list[dg.AssetsDefinition], description: str, tags: dict | None = None):
+    """The job ``name`` over ``assets`` alone, in-process, from Definitions holding only them: neither dbt's
+    manifest nor the ingestion code is loaded."""
     from dagster_project.defs.resources import PfpwPaths
 
-    assets = _state_assets()
     job = dg.define_asset_job(
-        JOB_NAME,
+        name,
         selection=[a.key for a in assets],
-        description=JOB_DESCRIPTION,
-        tags=WRITER_TAG,
+        description=description,
+        tags=tags,
         executor_def=dg.in_process_executor,
     )
     defs = dg.Definitions(assets=assets, jobs=[job], resources={"paths": PfpwPaths()})
-    return defs.resolve_job_def(JOB_NAME)
+    return defs.resolve_job_def(name)
+
+
+def report_only_job() -> dg.JobDefinition:
+    """The report job (``pfpw_report``), as the UI's definitions have it."""
+    from dagster_project.defs.automation.jobs import REPORT_JOB_DESCRIPTION, REPORT_JOB_NAME
+
+    return _job_of(REPORT_JOB_NAME, _report_assets(), REPORT_JOB_DESCRIPTION)
+
+
+def state_only_job() -> dg.JobDefinition:
+    """The nightly job reduced to its state record."""
+    from dagster_project.defs.automation.jobs import JOB_DESCRIPTION, JOB_NAME, WRITER_TAG
+
+    return _job_of(JOB_NAME, _state_assets(), JOB_DESCRIPTION, WRITER_TAG)
 
 
 def run_log_path(warehouse: Path, run_id: str, keep: int = 30) -> Path:

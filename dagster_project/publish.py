@@ -128,7 +128,7 @@ def publish(
         stale.unlink(missing_ok=True)
     tmp = warehouse / f".serving-{run_id}.duckdb.tmp"
     team_tmp = warehouse / f".audit-{run_id}.duckdb.tmp"
-    con = duckdb.connect(config={"memory_limit": settings.current().duckdb_memory_limit})
+    con = duckdb.connect(config=settings.current().duckdb_config(warehouse))
     try:
         con.execute(f"attach '{tmp}' as serving (storage_version '{STORAGE_VERSION}')")
         con.execute(f"attach '{team_tmp}' as team (storage_version '{STORAGE_VERSION}')")

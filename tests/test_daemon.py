@@ -4,7 +4,8 @@ A year of the sample (the marts cover complete years) is published once with ``p
 then the daemon runs with the sensor switched on (every 5 seconds). Its first tick finds the
 content equal to the publication's and skips; a payment appended to a finance file makes the
 next tick request the nightly job, which the queued run coordinator launches, and which
-re-ingests that file and publishes a serving.duckdb that counts the new payment.
+re-ingests that file and publishes a serving.duckdb that counts the new payment; the report sensor then
+launches the report's own run, which builds the page of that publication.
 """
 
 from __future__ import annotations
@@ -196,6 +197,19 @@ def test_the_daemon_runs_and_publishes_a_corrected_file(tmp_path):
             # keyed by the content state and the publication it replaced
             assert run.tags["dagster/run_key"] == f"{published['state']['digest']}:{before['run_id']}"
             assert published["state"]["code"] == first_code  # the daemon's run ran the code `pfpw run` did
+
+            # the report follows as its own run, launched by the report_after_publication sensor
+            def reported():
+                runs = instance.get_runs(
+                    dg.RunsFilter(job_name="pfpw_report", tags={"pfpw/after": run.run_id})
+                )
+                return [r for r in runs if r.status in TERMINAL]
+
+            (report,) = wait_until("the report's run after the night", reported, 180, daemon, step=2.0)
+            timings["report run"] = time.monotonic() - started
+            assert report.status == dg.DagsterRunStatus.SUCCESS, report.run_id
+            stamp = json.loads((warehouse / "report" / ".built_from.json").read_text(encoding="utf-8"))
+            assert stamp["publication"] == run.run_id
 
             # and the landing zone, now published, makes the next tick skip again
             done = len(sensor_ticks(instance))

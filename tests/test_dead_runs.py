@@ -168,7 +168,7 @@ def test_a_killed_pfpw_run_is_failed_by_the_next_one_which_succeeds(tmp_path):
         run = instance.get_run_by_id(killed.run_id)
         assert run.status == dg.DagsterRunStatus.FAILURE
         message = _failure_message(instance, killed.run_id)
-        (latest, _) = instance.get_runs()
+        (latest, _) = instance.get_runs(dg.RunsFilter(job_name="pfpw_nightly"))
         assert latest.status == dg.DagsterRunStatus.SUCCESS
     pid = killed.tags["pfpw/pid"]
     assert message.startswith(f"the process that ran it (pid {pid} on host {socket.gethostname()}) is gone: ")

@@ -45,8 +45,9 @@ def test_the_deployed_instance_uses_it_and_records_what_dagsters_own_storage_rec
     home = tmp_path / "deployed"
     home.mkdir()
     shutil.copy(PROJECT_DIR / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    with environment(DAGSTER_HOME=str(home)):
-        deployed = dg.DagsterInstance.get()
+    # entered as a context: Dagster's current definitions-state storage is this instance's while it is used
+    # (not one left behind by an earlier test's instance, since disposed: that fails the definitions' load)
+    with environment(DAGSTER_HOME=str(home)), dg.DagsterInstance.get() as deployed:
         assert type(deployed.event_log_storage) is PooledSqliteEventLogStorage
         assert deployed.event_log_storage._base_dir.startswith(str(home / "history" / "runs"))
         for _ in range(2):
@@ -54,7 +55,6 @@ def test_the_deployed_instance_uses_it_and_records_what_dagsters_own_storage_rec
                 [a, b], instance=deployed
             ).success  # c3 fails: a failed check, not a failed run
         ours = history(deployed)
-        deployed.dispose()
     (tmp_path / "plain").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "plain")) as plain:
         assert type(plain.event_log_storage) is SqliteEventLogStorage
@@ -63,10 +63,8 @@ def test_the_deployed_instance_uses_it_and_records_what_dagsters_own_storage_rec
         assert history(plain) == ours
     assert ours[-2] == sorted((f"c{i}", "FAILED" if i == 3 else "SUCCEEDED") for i in range(CHECKS))
     # the run history survives the process: a new instance on the same home reads it back
-    with environment(DAGSTER_HOME=str(home)):
-        again = dg.DagsterInstance.get()
+    with environment(DAGSTER_HOME=str(home)), dg.DagsterInstance.get() as again:
         assert history(again) == ours
-        again.dispose()
 
 
 def test_a_watcher_elsewhere_sees_each_event_while_the_writer_keeps_its_connections(tmp_path):

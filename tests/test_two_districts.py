@@ -62,7 +62,7 @@ def multiprocess_run(two_districts, tmp_path_factory):
             ]
         )
         instance = dg.DagsterInstance.get()
-        run = instance.get_runs(limit=1)[0]
+        run = instance.get_runs(dg.RunsFilter(job_name="pfpw_nightly"), limit=1)[0]
         events = [e for e in instance.all_logs(run.run_id) if e.dagster_event]
         instance.dispose()
     assert os.environ.get("PFPW_EXECUTOR") == executor_before

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from dagster_project import atomic
 from dagster_project.report.data import load
 from dagster_project.report.page import render_page
+from dagster_project.state import code_digest
 
 PDF_TIMEOUT_S = 180
+# what the page in report/ was built from (the publication, the code, the year): a report run for the same
+# publication and code reuses the page instead of rendering and printing it again
+STAMP = ".built_from.json"
 
 
 class NoServingDatabase(Exception):
@@ -31,6 +38,7 @@ class Report:
     run_id: str
     pdf: Path | None = None
     notes: list[str] = field(default_factory=list)
+    reused: bool = False  # the page of an earlier report run of the same publication and code
 
     @property
     def paths(self) -> list[Path]:
@@ -56,10 +64,56 @@ def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def build_report(warehouse: Path, year: int | None = None, pdf: bool = True) -> Report:
+def served_publication(warehouse: Path) -> str | None:
+    """The run id of the publication ``serving.duckdb`` holds (None: no served file, or not readable)."""
+    serving = Path(warehouse) / "serving.duckdb"
+    if not serving.is_file():
+        return None
+    try:
+        con = duckdb.connect(str(serving), read_only=True)
+        try:
+            row = con.execute("select run_id from audit.publication").fetchone()
+        finally:
+            con.close()
+    except duckdb.Error:
+        return None
+    return str(row[0]) if row else None
+
+
+def current_report(warehouse: Path) -> Report | None:
+    """The report in ``<warehouse>/report`` when it was built from the served publication with this code
+    (its year the latest covered one), else None: the report is then to be built again."""
+    out = Path(warehouse) / "report"
+    try:
+        stamp = json.loads((out / STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    page, pdf = out / "index.html", out / "report.pdf"
+    if (
+        not isinstance(stamp, dict)
+        or stamp.get("publication") != served_publication(warehouse)
+        or stamp.get("code") != code_digest()
+        or not page.is_file()
+        or (stamp.get("pdf") and not pdf.is_file())
+    ):
+        return None
+    return Report(
+        page,
+        int(stamp["year"]),
+        list(stamp["districts"]),
+        stamp["publication"],
+        pdf if stamp.get("pdf") else None,
+        list(stamp.get("notes", [])),
+        reused=True,
+    )
+
+
+def build_report(warehouse: Path, year: int | None = None, pdf: bool = True, reuse: bool = False) -> Report:
     """``<warehouse>/report/index.html`` (and ``report.pdf`` when Chromium is on PATH) from ``serving.duckdb``.
 
     ``year``: the report year, compared with the year before; default the latest covered year.
+    ``reuse``: the report already built from the served publication with this code is kept as it is
+    (:func:`current_report`), as the report run after a night does; ``pfpw report`` builds it again.
     """
     warehouse = Path(warehouse)
     serving = warehouse / "serving.duckdb"
@@ -67,6 +121,8 @@ def build_report(warehouse: Path, year: int | None = None, pdf: bool = True) -> 
         raise NoServingDatabase(
             f"no {serving}: run `pfpw run` first (the report reads the published file only)"
         )
+    if reuse and year is None and pdf and (kept := current_report(warehouse)) is not None:
+        return kept
     served = load(serving)
     years = served.years()
     if not years:
@@ -78,6 +134,7 @@ def build_report(warehouse: Path, year: int | None = None, pdf: bool = True) -> 
         )
     out = warehouse / "report"
     out.mkdir(parents=True, exist_ok=True)
+    (out / STAMP).unlink(missing_ok=True)  # the page is being replaced: no stamp until it is whole again
     page = out / "index.html"
     atomic.write_text(page, render_page(served, year, chart_cache=out / ".charts"))
     report = Report(page, year, served.districts(), served.run_id)
@@ -85,6 +142,16 @@ def build_report(warehouse: Path, year: int | None = None, pdf: bool = True) -> 
         report.pdf, note = print_pdf(page, out / "report.pdf")
         if note:
             report.notes.append(note)
+    if year == years[-1] and pdf:  # the page a report run after a night would build: kept for the next one
+        stamp = {
+            "publication": served.run_id,
+            "code": code_digest(),
+            "year": year,
+            "districts": report.districts,
+            "pdf": report.pdf is not None,
+            "notes": report.notes,
+        }
+        atomic.write_text(out / STAMP, json.dumps(stamp, ensure_ascii=False, sort_keys=True))
     return report
 
 

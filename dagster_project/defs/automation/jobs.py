@@ -26,14 +26,30 @@ from dagster_project.state import State
 
 WRITER_TAG = {"pfpw/warehouse-writer": "true"}  # limited to one run at a time by the instance (dagster.yaml)
 JOB_NAME = "pfpw_nightly"
-JOB_DESCRIPTION = "Everything: ingest the landing zone (unchanged files are not read again), build the marts, audit, publish."
+
+JOB_DESCRIPTION = (
+    "Everything but the report: ingest the landing zone (unchanged files are not read again), build the marts, "
+    "audit, publish."
+)
+REPORT_JOB_NAME = "pfpw_report"
+REPORT_JOB_DESCRIPTION = (
+    "The survey report from the served database, after a night that published (pfpw run, or the "
+    "report_after_publication sensor): off the night's critical path; a page of the same publication and code is kept."
+)
 
 pfpw_nightly = dg.define_asset_job(
     name=JOB_NAME,
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(REPORT_KEY),
     description=JOB_DESCRIPTION,
     tags=WRITER_TAG,
     executor_def=pfpw_executor,
+)
+# a reader of serving.duckdb, as BI is: not a writer of the warehouse, so not queued behind a night
+pfpw_report = dg.define_asset_job(
+    name=REPORT_JOB_NAME,
+    selection=dg.AssetSelection.assets(REPORT_KEY),
+    description=REPORT_JOB_DESCRIPTION,
+    executor_def=dg.in_process_executor,
 )
 
 
@@ -88,8 +104,8 @@ def incremental_selection(
     """The assets a night rebuilds when only ``changes`` (agency folders, ``targets``, ``folders``, ``other``,
     ``calendar``) changed.
 
-    Always the state record, the reference copy, the inventory, the ledger and quarantine, the
-    publication and the report; the ingestion of each changed agency; and everything downstream of
+    Always the state record, the reference copy, the inventory, the ledger and quarantine and the
+    publication (the report is its own job, after it); the ingestion of each changed agency; and everything downstream of
     the lake tables those can change: an agency's extracts, the ledger and quarantine (any delivered
     file), the month-folder inventory (``folders``). The rest of the working database is exactly what
     the last publication built from the same inputs, so it is left as it is.
@@ -103,7 +119,6 @@ def incremental_selection(
         QUARANTINE_KEY,
         DELIVERY_KEY,
         SERVING_KEY,
-        REPORT_KEY,
     ]
     ingest = [k for a in agencies for k in EXTRACT_KEYS_BY_AGENCY[a]]
     if TARGETS_PART in changes:  # reference/targets.csv: read again, and what dbt builds from it
@@ -117,5 +132,6 @@ def incremental_selection(
     selection = dg.AssetSelection.assets(*always, *ingest)
     if fed:
         selection |= dg.AssetSelection.assets(*fed).downstream()
+    selection -= dg.AssetSelection.assets(REPORT_KEY)  # downstream of the publication, in its own job
     graph = graph.resolve_asset_graph() if isinstance(graph, dg.Definitions) else graph
     return sorted(selection.resolve(graph), key=lambda k: k.to_user_string())

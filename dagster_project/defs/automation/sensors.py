@@ -10,6 +10,9 @@ night (``jobs.nightly_request``: only what depends on the changed parts when the
 still holds the last publication exactly, else everything), keyed by the content state so
 that one state is never run twice.
 
+The report sensor (on by default): after a night the daemon ran that published, the report's own run
+(``pfpw_report``), off the night's critical path; `pfpw run` runs it itself, so its nights are left alone.
+
 The dead-runs sensor (on by default, every minute): marks failed the runs of this host whose process
 died without reporting, so that none is left STARTED holding the queue's writer slot (``dead_runs.py``).
 """
@@ -21,7 +24,7 @@ import json
 import dagster as dg
 
 from dagster_project import state
-from dagster_project.defs.automation.jobs import asset_graph_of, nightly_request, pfpw_nightly
+from dagster_project.defs.automation.jobs import asset_graph_of, nightly_request, pfpw_nightly, pfpw_report
 from dagster_project.defs.executor import executor_run_config
 from dagster_project.defs.resources import PfpwPaths
 from dagster_project.settings import Settings
@@ -95,3 +98,20 @@ def dead_runs_sensor(context: dg.SensorEvaluationContext):
     if untagged := untagged_active_runs(context.instance):
         said += f"; {len(untagged)} active run(s) name no process, left alone: {', '.join(untagged[:5])}"
     return dg.SkipReason(said)
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[pfpw_nightly],
+    request_job=pfpw_report,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="After a night of the daemon (schedule or landing-zone sensor) that published: the report's own "
+    "run, so the night ends with the publication. `pfpw run` runs the report itself after its nights.",
+)
+def report_after_publication(context: dg.RunStatusSensorContext):
+    night = context.dagster_run
+    if night.tags.get("pfpw/trigger") == "cli":
+        return dg.SkipReason(f"run {night.run_id} is a `pfpw run`, which runs its report itself")
+    if "pfpw/nothing_new_since" in night.tags:
+        return dg.SkipReason(f"run {night.run_id} had nothing new: the served publication is unchanged")
+    return dg.RunRequest(run_key=night.run_id, tags={"pfpw/after": night.run_id})

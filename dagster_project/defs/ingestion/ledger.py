@@ -169,7 +169,7 @@ def ledger_balance_problems(paths: PfpwPaths, extract: str, months: list[str] | 
     ``months``: only the segments of those reporting months (those an incremental night rewrote; the
     others were checked by the run that wrote them); None: every month."""
     lake = paths.lake
-    con = duckdb.connect(config={"memory_limit": paths.settings.duckdb_memory_limit})
+    con = duckdb.connect(config=paths.settings.duckdb_config(paths.warehouse))
     opts = "union_by_name=true, hive_partitioning=false"
 
     def files(area: str) -> str:
