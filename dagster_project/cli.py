@@ -95,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"pfpw run: {sources} -> {warehouse}{engine}", flush=True)
     import dagster as dg
 
-    from dagster_project.pipeline import run_pipeline
+    from dagster_project.pipeline import report_due, run_pipeline, run_report
 
     # the instance in DAGSTER_HOME (or pfpw's default), opened by its folder: DagsterInstance.get() would
     # read DAGSTER_HOME from this process's environment, which pfpw never writes. Disposed on the way
@@ -109,8 +109,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             bar=sys.stderr.isatty() and not args.verbose,
             executor=executor,
             workers=workers,
+            report=False,
         )
-        print(outcome.summary())
+        print(outcome.summary(), flush=True)
+        # the night ended with its publication; the report is its own run after it
+        if outcome.success and report_due(warehouse):
+            outcome.report = run_report(
+                sources, warehouse, instance, after=outcome.run_id, verbose=args.verbose
+            )
+            print(outcome.report.summary())
     return 0 if outcome.all_succeeded else 1
 
 

@@ -41,6 +41,7 @@ def run_pipeline(
     trigger: str = "cli",
     executor: str | None = None,
     workers: int | None = None,
+    report: bool = True,
 ) -> Outcome:
     """The nightly job over the landing zone, in one run recorded in ``instance``.
 
@@ -54,6 +55,9 @@ def run_pipeline(
     ``warehouse`` and ``workers`` from the run's config (``paths_run_config``), and the other
     settings from the environment they inherit. The run holds the warehouse for its steps, whichever
     process they run in.
+
+    ``report``: after a night that published, the report's own run (:func:`run_report`), in
+    ``outcome.report``; `pfpw run` passes False and runs it once it has printed the night's summary.
     """
     from dagster_project.dead_runs import fail_dead_runs, process_tags
     from dagster_project.defs.automation.jobs import nightly_request
@@ -133,7 +137,7 @@ def run_pipeline(
         outcome.rebuilt_from = request.changes
         outcome.log_path = log_path
     outcome.seconds = time.monotonic() - start
-    if outcome.success and report_due(warehouse):
+    if report and outcome.success and report_due(warehouse):
         # the night ends with its publication (its seconds above); the report is its own run, after it
         outcome.report = run_report(
             sources, warehouse, instance, after=outcome.run_id, verbose=verbose, out=out

@@ -322,6 +322,11 @@ def test_a_successful_run_prints_a_line_per_stage_and_little_else(small_run):
             cold.stdout, agency
         )
     assert "SUCCESS" in cold.stdout and "DEBUG" not in cold.stdout and "STEP_" not in cold.stdout
+    # the night's summary first, then the report's own run after the publication, with its stage line
+    night = next(i for i, line in enumerate(lines) if re.match(r"pfpw run [0-9a-f-]{36}: SUCCESS", line))
+    report = next(i for i, line in enumerate(lines) if re.match(r"report run [0-9a-f-]{36}: SUCCESS", line))
+    assert night < report and stage_line("\n".join(lines[night:report]), "report"), cold.stdout
+    assert stage_line("\n".join(lines[:night]), "report") is None, cold.stdout
     assert "Running with dbt" not in cold.stdout  # dbt's own log goes to the run's log file
     logs = list((small_run["base"] / "warehouse" / "logs").glob("*.log"))
     assert any("Running with dbt" in p.read_text(encoding="utf-8") for p in logs)
@@ -333,6 +338,7 @@ def test_nothing_new_publishes_nothing_and_says_since_when(small_run):
     assert quiet.returncode == 0, quiet.stdout + quiet.stderr
     first_id = re.search(r"pfpw run ([0-9a-f-]{36}): SUCCESS", cold.stdout).group(1)
     assert f"nothing new since publication {first_id}" in quiet.stdout
+    assert "report run" not in quiet.stdout  # the report of that publication is already there
     assert "dbt" not in [line.split()[0] for line in quiet.stdout.splitlines() if line.startswith("  ")]
     # the run is recorded in the instance, like every other
     import dagster as dg
