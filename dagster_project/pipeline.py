@@ -166,7 +166,10 @@ def run_report(
     start = time.monotonic()
     job = report_only_job()
     run_id = str(uuid.uuid4())
-    tags = {"pfpw/after": after} if after else {}
+    from dagster_project.dead_runs import process_tags
+
+    # the process running it, as the night's (dead_runs.py: a run whose process died is failed, not left STARTED)
+    tags = {**process_tags(), **({"pfpw/after": after} if after else {})}
     run_config = {**({} if verbose else QUIET_LOGS), **paths_run_config(sources, warehouse, 1)}
     with StageReporter(
         instance, run_id, stages=stages_by_node(_report_assets()), out=out or sys.stdout

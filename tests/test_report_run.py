@@ -30,6 +30,7 @@ def test_the_night_ends_with_its_publication_and_the_report_is_its_own_run_after
         (report,) = _runs(instance, REPORT_JOB_NAME)
         assert night.status == report.status == dg.DagsterRunStatus.SUCCESS
         assert report.tags["pfpw/after"] == night.run_id
+        assert report.tags["pfpw/pid"] == night.tags["pfpw/pid"]  # the process running it, for dead_runs.py
         night_steps = {e.step_key for e in instance.all_logs(night.run_id) if e.step_key}
         report_steps = {e.step_key for e in instance.all_logs(report.run_id) if e.step_key}
         assert "serving__serving_database" in night_steps and not any("report" in s for s in night_steps)
