@@ -131,3 +131,36 @@ def test_a_failed_report_run_says_so_and_names_its_cause(tmp_path, capsys):
     night = Outcome(success=True, run_id="night-1", report=report)
     assert night.success and not night.all_succeeded
     assert summary in night.summary()
+
+
+def test_a_stamp_cut_short_or_edited_builds_the_page_again(tmp_path):
+    """The stamp is read as untrusted: missing or ill-typed fields mean the page is built again, never a crash."""
+    import duckdb
+
+    from dagster_project.state import code_digest
+
+    (tmp_path / "report").mkdir()
+    con = duckdb.connect(str(tmp_path / "serving.duckdb"))
+    con.execute("create schema audit; create table audit.publication as select 'pub-1' as run_id")
+    con.close()
+    (tmp_path / "report" / "index.html").write_text("<html></html>", encoding="utf-8")
+    whole = {
+        "publication": "pub-1",
+        "code": code_digest(),
+        "year": 2012,
+        "districts": ["331003"],
+        "pdf": False,
+    }
+    stamp = tmp_path / "report" / STAMP
+    stamp.write_text(json.dumps(whole), encoding="utf-8")
+    assert current_report(tmp_path).reused  # the whole stamp: kept
+    for broken in (
+        {k: v for k, v in whole.items() if k != "year"},
+        {**whole, "year": "MMXII"},
+        {**whole, "districts": 7},
+        ["not", "an", "object"],
+    ):
+        stamp.write_text(json.dumps(broken), encoding="utf-8")
+        assert current_report(tmp_path) is None, broken
+    stamp.write_text('{"publication": "pub-1", "co', encoding="utf-8")  # cut short
+    assert current_report(tmp_path) is None

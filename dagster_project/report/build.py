@@ -97,15 +97,18 @@ def current_report(warehouse: Path) -> Report | None:
         or (stamp.get("pdf") and not pdf.is_file())
     ):
         return None
-    return Report(
-        page,
-        int(stamp["year"]),
-        list(stamp["districts"]),
-        stamp["publication"],
-        pdf if stamp.get("pdf") else None,
-        list(stamp.get("notes", [])),
-        reused=True,
-    )
+    try:
+        return Report(
+            page,
+            int(stamp["year"]),
+            [str(d) for d in stamp["districts"]],
+            str(stamp["publication"]),
+            pdf if stamp.get("pdf") else None,
+            [str(n) for n in stamp.get("notes", [])],
+            reused=True,
+        )
+    except (KeyError, TypeError, ValueError):  # a stamp edited or cut short: the page is built again
+        return None
 
 
 def build_report(warehouse: Path, year: int | None = None, pdf: bool = True, reuse: bool = False) -> Report:
