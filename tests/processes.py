@@ -48,13 +48,15 @@ def pfpw_command(sources: Path, warehouse: Path) -> list[str]:
     ]
 
 
-def dbt(warehouse: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def dbt(
+    warehouse: Path, *args: str, timeout: float = 600, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """The environment's dbt in the dbt folder, on the warehouse folder only (PFPW_WAREHOUSE_DIR), as a
-    developer runs it there."""
+    developer runs it there; ``env``: more variables for its process."""
     return subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), *args],
         cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "PFPW_WAREHOUSE_DIR": str(warehouse)},
+        env={**os.environ, "PFPW_WAREHOUSE_DIR": str(warehouse), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -6,13 +6,11 @@ connections: ``<warehouse>/duckdb_spill``), never into the working directory."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import duckdb
 
-from dagster_project.defs.dbt.project import DBT_EXECUTABLE
-from dagster_project.settings import PROJECT_DIR, Settings
+from dagster_project.settings import Settings
+from tests.processes import dbt
 
 LIMIT = "700.0 MiB"  # DuckDB reports a limit in its own units: 700MiB given, 700.0 MiB read back
 
@@ -21,21 +19,23 @@ def test_dbts_connection_has_the_memory_limit_and_spills_into_the_warehouse(tmp_
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()
     env = {
-        **os.environ,
-        "PFPW_WAREHOUSE_DIR": str(warehouse),
         "PFPW_DUCKDB_MEMORY_LIMIT": "700MiB",
         "DBT_TARGET_PATH": str(tmp_path / "target"),
         "DBT_LOG_PATH": str(tmp_path / "logs"),
     }
     sql = "select current_setting('memory_limit') as m, current_setting('temp_directory') as t"
-    out = subprocess.run(
-        [DBT_EXECUTABLE, "show", "--inline", sql, "--output", "json", "--log-format", "json", "-q"],
-        cwd=PROJECT_DIR / "dbt",
-        env=env,
-        capture_output=True,
-        text=True,
+    out = dbt(
+        warehouse,
+        "show",
+        "--inline",
+        sql,
+        "--output",
+        "json",
+        "--log-format",
+        "json",
+        "-q",
         timeout=300,
-        check=False,
+        env=env,
     )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     (shown,) = [

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import polars as pl
 
@@ -18,12 +18,25 @@ from dagster_project.ingest.inventory import code_fingerprint, delivered_at
 from dagster_project.ingest.readers import NAMES, FileRejected, RawBatch, RawRows
 from dagster_project.ingest.validate import BatchContext, validate
 from dagster_project.pii import name_fingerprint
+from dagster_project.reference import Reference
 from dagster_project.schemas.contract import EXTRACTS_BY_NAME, HOSPITAL_FILE_RE, TOWNSHIP_FILE_RE, ExtractSpec
 
-if TYPE_CHECKING:
-    from dagster_project.ingest.run import Ingestor
-
 log = logging.getLogger("dagster_project.ingest.run")
+
+
+class Ingestor(Protocol):
+    """What a chunk needs of the ingestion that hands it files (``run.Ingestor``), named here so that this
+    module does not import the one that imports it."""
+
+    sources: Path
+    reference: Reference
+    key: bytes
+    run_id: str
+
+    @property
+    def key_fp(self) -> str: ...
+
+    def segment_of(self, path: Path) -> str: ...
 
 
 def read_and_validate(
