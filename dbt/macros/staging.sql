@@ -4,6 +4,17 @@
     not the entity (a court case is sent again as it changes: record case_no + updated_at, entity case_no),
     is_current is instead the entity's current state: its first row in current_state_order. -#}
 {% macro base_deliveries(source_name, table_name, record_key, current_state_of=none, current_state_order=none) -%}
+{%- set entity = current_state_of or record_key -%}
+{{ config(
+    materialized='table' if target.type == 'spark' else 'incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook=[
+        "{{ touched_entities('" ~ entity ~ "', '" ~ source_name ~ "', '" ~ table_name ~ "') }}",
+        "{{ delete_touched_entities('" ~ entity ~ "') }}",
+    ],
+    post_hook="{{ drop_touched_entities() }}",
+) }}
 select
     *,
     {%- if current_state_of is none %}
@@ -17,5 +28,50 @@ select
     ) = 1 as is_current
     {%- endif %}
 from {{ source(source_name, table_name) }}
+{%- if is_incremental() %}
+where {{ entity }} in (select {{ entity }} from {{ touched_relation() }})
+{%- endif %}
 window deliveries as (partition by {{ record_key }} order by {{ latest_delivery_order() }})
+{%- endmacro %}
+
+
+{#- Incremental by entity (dbt/macros/incremental.sql says when a night is incremental): the entities a night
+    touched are those with a row in a month it rewrote, in the lake now or in the table before (a withdrawn month's
+    rows leave their entities' ranking). Those entities' rows leave the table and are ranked again over every month
+    of the lake; the ranking is partitioned by entity (a record key lies within its entity), so every other row is
+    what a full build gives it. The touched entities are kept in a table beside the model for the run (not a temporary
+    table: the hooks and the model's statement need not share one connection) and dropped after it. -#}
+{% macro touched_relation() -%}
+    {{ return(api.Relation.create(database=this.database, schema=this.schema, identifier=this.identifier ~ '__touched')) }}
+{%- endmacro %}
+
+{% macro touched_entities(entity, source_name, table_name) -%}
+    {%- if ',' in entity -%}
+        {{ exceptions.raise_compiler_error("base_deliveries: the entity must be one column, not " ~ entity) }}
+    {%- endif -%}
+    {%- if is_incremental() -%}
+        {%- set months = in_changed_months('reporting_month', source_name ~ '_' ~ table_name) -%}
+        create or replace table {{ touched_relation() }} as
+        select {{ entity }} from {{ source(source_name, table_name) }} where {{ months }}
+        union
+        select {{ entity }} from {{ this }} where {{ months }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro delete_touched_entities(entity) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ entity }} in (select {{ entity }} from {{ touched_relation() }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro drop_touched_entities() -%}
+    {%- if is_incremental() -%}
+        drop table if exists {{ touched_relation() }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
 {%- endmacro %}
