@@ -35,6 +35,7 @@ LONG_UNITS = (
     "ui_door",  # ~50-100 s: make serve behind its proxy
     "tests/test_deliveries.py::test_a_real_run_serves_the_statuses_and_warns_per_agency",  # ~110 s
     "tests/test_incremental_models.py::test_an_incremental_rerun_of_the_changed_months_equals_a_full_rebuild",
+    "tests/test_incremental_base_models.py",  # ~80-135 s: three nights, each against a full build
     "ui",
     "sample_lake",
 )
@@ -58,6 +59,7 @@ SLOW = (
     "tests/test_deliveries.py::test_a_real_run_serves_the_statuses_and_warns_per_agency",  # ~110 s
     # ~85 s: three dbt builds; the fast tier's random nights (seed 68) run incremental nights against fresh builds
     "tests/test_incremental_models.py::test_an_incremental_rerun_of_the_changed_months_equals_a_full_rebuild",
+    "tests/test_incremental_base_models.py",  # ~80-135 s: the base models' incremental nights, as above
     "tests/test_ui_door.py::test_make_serve_asks_for_the_password_and_keeps_the_webserver_on_loopback",  # nginx
     "tests/test_dead_runs.py::test_a_killed_pfpw_run_is_failed_by_the_next_one_which_succeeds",  # two runs
     "tests/test_postgres_instance.py::test_the_daemon_runs_a_sensor_night_on_postgresql_and_the_ui_shows_it",

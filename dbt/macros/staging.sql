@@ -27,9 +27,10 @@ select
         partition by {{ current_state_of }} order by {{ current_state_order }}
     ) = 1 as is_current
     {%- endif %}
-from {{ source(source_name, table_name) }}
+from {{ source(source_name, table_name) }} as delivered
 {%- if is_incremental() %}
-where {{ entity }} in (select {{ entity }} from {{ touched_relation() }})
+{#- qualified, so that the column lineage (lineage.py) resolves it without the touched table's columns #}
+where delivered.{{ entity }} in (select touched.{{ entity }} from {{ touched_relation() }} as touched)
 {%- endif %}
 window deliveries as (partition by {{ record_key }} order by {{ latest_delivery_order() }})
 {%- endmacro %}
