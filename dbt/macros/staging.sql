@@ -69,8 +69,9 @@ window deliveries as (partition by {{ record_key }} order by {{ latest_delivery_
     {%- endif -%}
 {%- endmacro %}
 
+{#- after every build, not only incremental ones: a full build also removes what a failed night left -#}
 {% macro drop_touched_entities() -%}
-    {%- if is_incremental() -%}
+    {%- if target.type != 'spark' -%}
         drop table if exists {{ touched_relation() }}
     {%- else -%}
         select 1
