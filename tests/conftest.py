@@ -35,7 +35,7 @@ LONG_UNITS = (
     "ui_door",  # ~50-100 s: make serve behind its proxy
     "tests/test_deliveries.py::test_a_real_run_serves_the_statuses_and_warns_per_agency",  # ~110 s
     "tests/test_incremental_models.py::test_an_incremental_rerun_of_the_changed_months_equals_a_full_rebuild",
-    "tests/test_incremental_base_models.py",  # ~80-135 s: three nights, each against a full build
+    "tests/test_incremental_base_models.py::test_incremental_base_models_equal_a_full_rebuild",  # ~80-135 s
     "ui",
     "sample_lake",
 )
