@@ -21,24 +21,15 @@ import duckdb
 from dagster_project import lineage
 from dagster_project.lake import Lake
 from tests.nightly import small_zone
-from tests.test_incremental_models import dbt_run, ingest
+from tests.test_incremental_models import dbt_run, ingest, schema_tables
 
 BASE = "staging.base_finance__fee_payments"
 SCHEMAS = ("staging", "intermediate", "marts")
 
 
-def tables(warehouse: Path, skip: str = "false") -> dict[str, list[tuple]]:
+def tables(warehouse: Path, skip: str) -> dict[str, list[tuple]]:
     """Every table of SCHEMAS, its rows in order (the base table of payments without the rows ``skip`` names)."""
-    with duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True) as con:
-        names = con.sql(
-            f"select schema_name || '.' || table_name from duckdb_tables() where schema_name in {SCHEMAS}"
-        ).fetchall()
-        return {
-            n: con.sql(
-                f"select * from {n} where not ({skip if n == BASE else 'false'}) order by all"
-            ).fetchall()
-            for (n,) in names
-        }
+    return schema_tables(warehouse, SCHEMAS, {BASE: f"not ({skip})"})
 
 
 def column_lineage(warehouse: Path) -> list[tuple]:

@@ -51,11 +51,21 @@ def rows(warehouse: Path, where: str = "true", table: str = MODEL) -> list[tuple
         return con.sql(f"select * from {table} where {where} order by all").fetchall()
 
 
+def schema_tables(
+    warehouse: Path, schemas: tuple[str, ...] = ("marts",), where: dict[str, str] | None = None
+) -> dict[str, list[tuple]]:
+    """Every table of ``schemas`` (as schema.table), its rows in order; ``where``: a filter of some tables' rows."""
+    with duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True) as con:
+        names = con.execute(
+            "select schema_name || '.' || table_name from duckdb_tables() where list_contains(?, schema_name)",
+            [list(schemas)],
+        ).fetchall()
+    return {n: rows(warehouse, (where or {}).get(n, "true"), table=n) for (n,) in names}
+
+
 def marts(warehouse: Path) -> dict[str, list[tuple]]:
     """Every table of schema marts, its rows in order."""
-    with duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True) as con:
-        names = con.sql("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()
-        return {n: con.sql(f"select * from marts.{n} order by all").fetchall() for (n,) in names}
+    return {name.removeprefix("marts."): found for name, found in schema_tables(warehouse).items()}
 
 
 def ytd(warehouse: Path, township: str) -> dict[tuple[int, int], tuple]:
