@@ -224,9 +224,12 @@ class Lake:
                 paths += [
                     p for p in (self.ledger_path(extract, month, s) for s in sorted(segments)) if p.exists()
                 ]
+        where: dict[Path, tuple[tuple[str, str], str]] = {}  # a segment file's (extract, month) and segment
         for path, row in _ledger_rows(paths):
-            extract, month = path.parent.parent.name, path.parent.name.removeprefix("month=")
-            out[(extract, month)][row["source_file"]] = (path.stem, row)
+            if path not in where:
+                where[path] = ((path.parent.parent.name, path.parent.name.removeprefix("month=")), path.stem)
+            part, segment = where[path]
+            out[part][row["source_file"]] = (segment, row)
         return out
 
     def ledger_entry(self, extract: str, month: str, stem: str) -> dict | None:
@@ -358,7 +361,12 @@ def _ledger_rows(paths: list[Path]) -> list[tuple[Path, dict]]:
     except pl.exceptions.PolarsError:  # segments of different schemas: one by one, below
         together = None
     if together is not None and together.drop("_path").schema == pl.Schema(LEDGER_SCHEMA):
-        return [(Path(row.pop("_path")), row) for row in together.to_dicts()]
+        as_path = {str(p): p for p in paths}  # one Path per file, not per row
+        return [
+            (as_path.get(name) or Path(name), row)
+            for row in together.to_dicts()
+            for name in [row.pop("_path")]
+        ]
     out = []
     for path in paths:
         entries = pl.read_parquet(path)

@@ -62,6 +62,8 @@ NOT_REGULAR = {
 
 def name_problem(name: str) -> str | None:
     """Why a file or folder name is refused, or None: undecodable bytes or control characters."""
+    if name.isascii() and name.isprintable():  # the common case, at once (ASCII's controls are not printable)
+        return None
     if any("\udc80" <= ch <= "\udcff" for ch in name):
         return "its name is not valid UTF-8"
     if any(unicodedata.category(ch) == "Cc" or ch in "\u2028\u2029" for ch in name):

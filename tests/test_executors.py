@@ -119,3 +119,62 @@ def test_parallel_ingestion_equals_one_worker(tmp_path):
         lakes[workers] = _lake(lake.root)
     assert sum(len(v) for k, v in lakes[1].items() if k.startswith("lake/")) > 20_000
     assert lakes[1] == lakes[2]
+
+
+def test_a_run_lists_each_month_folder_once_for_all_its_units(tmp_path, instance, monkeypatch):
+    """A province's month folder holds every district's files, and each district is a unit: the run's
+    plan step and units share one listing of each folder, not one per unit (at 90 districts that was most
+    of a night's ingestion). The lake is one pass's; the next run lists the folders afresh (a withdrawn
+    file leaves the lake)."""
+    import collections
+    import os
+    import shutil
+    import sys
+
+    import dagster as dg
+
+    from dagster_project.cli import main
+    from dagster_project.defs.ingestion.assets import AGENCY_ASSETS, reference_tables
+    from dagster_project.defs.resources import PfpwPaths
+
+    zone = tmp_path / "sources"
+    assert main(["generate", "--out", str(zone), "--districts", "2", "--years", "1", "--seed", "3"]) == 0
+    for agency in AGENCIES:  # three months are enough
+        for folder in (zone / agency).iterdir():
+            if folder.name > "2011-03":
+                shutil.rmtree(folder)
+    ref = load_reference(zone)
+    assert {a: len(plan_units(zone, a, ref)) for a in ("township", "hospital")} == {
+        "township": 2,
+        "hospital": 2,
+    }
+
+    listed: collections.Counter[str] = collections.Counter()
+    scandir = os.scandir
+
+    def counting(path=".", *args):
+        if sys._getframe(1).f_globals.get("__name__") == "dagster_project.ingest.run":
+            listed[Path(path).relative_to(zone).as_posix()] += 1
+        return scandir(path, *args)
+
+    monkeypatch.setattr(os, "scandir", counting)
+    paths = PfpwPaths(sources_dir=str(zone), warehouse_dir=str(tmp_path / "wh"))
+    dg.materialize([reference_tables], instance=instance, resources={"paths": paths})
+
+    def run() -> None:
+        listed.clear()
+        assert dg.materialize(AGENCY_ASSETS, instance=instance, resources={"paths": paths}).success
+        folders = [f"{a}/2011-0{m}" for a in AGENCIES for m in (1, 2, 3)]
+        assert listed == collections.Counter(folders)  # once each, by the plan step; the units reuse it
+
+    run()
+    Lake(tmp_path / "wh").consolidate()
+    ingest_all(zone, tmp_path / "one_pass")
+    assert _lake(tmp_path / "wh") == _lake(tmp_path / "one_pass")
+
+    gone = sorted((zone / "township" / "2011-02").glob("*.xlsx"))[-1]
+    lake = Lake(tmp_path / "wh")
+    assert lake.ledger_entry("township_births", "2011-02", gone.stem) is not None
+    gone.unlink()
+    run()
+    assert lake.ledger_entry("township_births", "2011-02", gone.stem) is None

@@ -45,10 +45,12 @@ __all__ = [
     "agency_months",
     "ignored_ledger",
     "ingest_landing_zone",
+    "forget_listings",
     "ingest_unit",
     "landing_month_folders",
     "landing_months",
     "plan_units",
+    "run_listings",
     "specs_of",
     "unknown_files",
     "write_inventory",
@@ -75,6 +77,8 @@ class Ingestor:
     workers: int = 1  # processes reading and validating changed files (the parent writes the lake)
     parallel_min_files: int = PARALLEL_MIN_FILES  # fewer changed files than this: no process pool
     pooled_chunks: int = 0  # how many chunks went through a process pool (for tests and logs)
+    # the month folders' listings, shared by a run's units (run_listings); None: every call lists afresh
+    listings: dict | None = None
 
     @property
     def key_fp(self) -> str:
@@ -82,25 +86,47 @@ class Ingestor:
 
     def month_files(
         self, specs: tuple[ExtractSpec, ...], month: str, segment: str | None = None
-    ) -> list[tuple[Path, list[ExtractSpec]]]:
+    ) -> list[tuple[Path, list[ExtractSpec], str]]:
         """The landing files of an agency's month that feed ``specs`` (of one segment, if given), each
-        with the extracts it feeds (of ``specs``, in their order), sorted. One listing of the folder for
-        every extract, by name: a province's month folder holds every district's files, and each of
-        its units looks at them all."""
+        with the extracts it feeds (of ``specs``, in their order) and its segment, sorted by name."""
         agency = specs[0].agency
         folder = self.sources / agency / month
         if not (landing.is_delivery_dir(self.sources / agency) and landing.is_delivery_dir(folder)):
             return []
+        by_segment = self._listing(agency, month, folder)
+        entries = (
+            by_segment.get(segment, [])
+            if segment is not None
+            else sorted((e for listed in by_segment.values() for e in listed), key=lambda e: e[0])
+        )
         out = []
-        names = {s.name for s in specs}
+        for name, kinds, seg in entries:
+            if mine := [s for s in specs if s.name in kinds]:
+                out.append((folder / name, mine, seg))
+        return out
+
+    def _listing(
+        self, agency: str, month: str, folder: Path
+    ) -> dict[str, list[tuple[str, frozenset[str], str]]]:
+        """segment -> (name, extracts it feeds, segment) of the deliveries in an agency's month folder,
+        sorted by name: regular files the contract names (a link, a FIFO or a device is listed as ignored:
+        unknown_files). One listing of the folder per run when ``listings`` is shared by the run's units
+        (:func:`run_listings`): a province's month folder holds every district's files, and each of the
+        districts' units would otherwise list and classify them all."""
+        key = (str(self.sources), self.reference.fingerprint, agency, month)
+        if self.listings is not None and key in self.listings:
+            return self.listings[key]
+        by_segment: dict[str, list[tuple[str, frozenset[str], str]]] = {}
         for entry in os.scandir(folder):
-            if segment is not None and district_of_name(agency, entry.name, self.reference) != segment:
-                continue
-            kinds = {k.name for k in extract_for_file(agency, entry.name)} & names
-            # regular files only (a link, a FIFO or a device is listed as ignored: unknown_files)
+            kinds = frozenset(k.name for k in extract_for_file(agency, entry.name))
             if kinds and entry.is_file(follow_symlinks=False) and not landing.name_problem(entry.name):
-                out.append((Path(entry.path), [s for s in specs if s.name in kinds]))
-        return sorted(out, key=lambda item: item[0])
+                seg = district_of_name(agency, entry.name, self.reference)
+                by_segment.setdefault(seg, []).append((entry.name, kinds, seg))
+        for listed in by_segment.values():
+            listed.sort(key=lambda e: e[0])
+        if self.listings is not None:
+            self.listings[key] = by_segment
+        return by_segment
 
     def ingest(
         self,
@@ -117,29 +143,32 @@ class Ingestor:
         :func:`plan_units`); withdrawn and moved files are then left to :meth:`withdraw` (the plan's).
         """
         months = [months] if isinstance(months, str) else list(months)
+        agency = specs[0].agency
         report = MonthReport()
         if segment is None:  # withdrawals and moves first, as the plan step does before the units
             self.withdraw(specs, months, report)
         todo: list[tuple[str, Path, str, list[ExtractSpec]]] = []
-        exists: dict[Path, bool] = {}  # a segment's files, looked at once for all its landing files
+        exists: dict[
+            tuple[str, str, str, str], bool
+        ] = {}  # a segment's files, looked at once for all its files
         listings = [(month, self.month_files(specs, month, segment)) for month in months]
         if self.on_total:
             self.on_total(sum(len(listing) for _month, listing in listings))
         # the ledger of the listed files' segments (the unit's own: never another unit's), in one read
         ledgers = self.lake.ledger_months(
             [
-                (spec.name, month, {self.segment_of(p) for p, _mine in listing})
+                (spec.name, month, {seg for _p, _mine, seg in listing})
                 for month, listing in listings
                 for spec in specs
             ]
         )
         for month, listing in listings:
             ledger = {spec.name: ledgers[(spec.name, month)] for spec in specs}
-            for path, mine in listing:
+            for path, mine, _seg in listing:
                 report.files_seen += 1
                 if self.on_file:
                     self.on_file()
-                rel = path.relative_to(self.sources).as_posix()
+                rel = f"{agency}/{month}/{path.name}"
                 try:
                     sha = file_sha256(path)
                 except OSError as exc:  # swapped for a link or a FIFO since the listing, or gone
@@ -217,8 +246,7 @@ class Ingestor:
         ledgers = self.lake.ledger_months([(spec.name, month, None) for month in months for spec in specs])
         for month in months:
             present = {
-                p.relative_to(self.sources).as_posix(): self.segment_of(p)
-                for p, _mine in self.month_files(specs, month)
+                f"{specs[0].agency}/{month}/{p.name}": seg for p, _mine, seg in self.month_files(specs, month)
             }
             batch = SegmentBatch()
             gone = 0  # (file, extract) pairs, as the ledger counts them
@@ -267,7 +295,7 @@ class Ingestor:
         seen: tuple[str, dict] | None,
         sha: str,
         ignore_key: bool = False,
-        exists: dict[Path, bool] | None = None,
+        exists: dict[tuple[str, str, str, str], bool] | None = None,
     ) -> bool:
         if seen is None:
             return False
@@ -283,14 +311,40 @@ class Ingestor:
         # the segments the ledger promises must be there (a killed run or a hand may have lost them)
         exists = {} if exists is None else exists
 
-        def there(path: Path) -> bool:
-            if path not in exists:
-                exists[path] = path.exists()
-            return exists[path]
+        def there(area: str) -> bool:  # keyed by names: a Path per file and look costs more than the look
+            key = (area, spec.name, month, segment)
+            if key not in exists:
+                path = self.lake.data_path if area == "lake" else self.lake.quarantine_path
+                exists[key] = path(spec.name, month, segment).exists()
+            return exists[key]
 
-        if e["rows_loaded"] and not there(self.lake.data_path(spec.name, month, segment)):
+        if e["rows_loaded"] and not there("lake"):
             return False
-        return not (e["rows_quarantined"] and not there(self.lake.quarantine_path(spec.name, month, segment)))
+        return not (e["rows_quarantined"] and not there("quarantine"))
+
+
+_RUN_LISTINGS: dict[str, dict] = {}
+
+
+def run_listings(run_id: str) -> dict:
+    """The landing zone's month-folder listings of one run (``Ingestor.listings``), shared by the run's
+    work units in this process, each of which makes its own Ingestor: a folder is listed once per run,
+    not once per district. Only the newest run's are kept; :func:`forget_listings` lets an agency's go.
+
+    The listing is the run's snapshot of the folder: a file that arrives after it is the next run's, and
+    one that leaves after it is not read ("not read ... the next run lists it"), as between any listing
+    and reading."""
+    if run_id not in _RUN_LISTINGS:
+        _RUN_LISTINGS.clear()
+        _RUN_LISTINGS[run_id] = {}
+    return _RUN_LISTINGS[run_id]
+
+
+def forget_listings(run_id: str, agency: str) -> None:
+    """An agency's listings of the run, once its units are done (a province's are tens of megabytes)."""
+    listings = _RUN_LISTINGS.get(run_id, {})
+    for key in [k for k in listings if k[2] == agency]:
+        del listings[key]
 
 
 def ingest_unit(ingestor: Ingestor, unit: Unit) -> MonthReport:

@@ -21,8 +21,10 @@ from dagster_project.ingest.run import (
     MonthReport,
     Unit,
     agency_months,
+    forget_listings,
     ingest_unit,
     plan_units,
+    run_listings,
     specs_of,
     write_inventory,
     write_reference,
@@ -114,7 +116,14 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
         with paths.writer_lock():
             lake = paths.prepared_lake()
             # a month folder withdrawn from the landing zone is still in the lake: its files leave it
-            ingestor = Ingestor(given.sources_dir, lake, ref, given.key(), run_id=context.run.run_id)
+            ingestor = Ingestor(
+                given.sources_dir,
+                lake,
+                ref,
+                given.key(),
+                run_id=context.run.run_id,
+                listings=run_listings(context.run.run_id),
+            )
             ingestor.withdraw(specs, agency_months(given.sources_dir, lake, agency), withdrawn)
         units = plan_units(given.sources_dir, agency, ref, given.ingest_fanout) or [Unit(agency, "none", ())]
         context.log.info(f"{agency}: {len(units)} work unit(s): {', '.join(u.key for u in units[:20])}")
@@ -136,6 +145,7 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
                 on_file=counter.step,
                 on_total=counter.set_total,  # the unit's files, once the ingestor has listed them
                 workers=_pool_workers(context, paths),
+                listings=run_listings(context.run.run_id),  # the month folders listed once per run
             )
             report = ingest_unit(ingestor, unit)
         for rel, reason in report.rejected:
@@ -155,6 +165,7 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
     def commit(
         context: dg.OpExecutionContext, paths: PfpwPaths, withdrawn: MonthReport, reports: list[MonthReport]
     ):
+        forget_listings(context.run.run_id, agency)
         total = MonthReport()
         for r in [withdrawn, *reports]:
             total.add(r)
