@@ -34,7 +34,7 @@ DBT_PROJECT_DIR = PROJECT_DIR / "dbt"
 # explicitly for the sample; a real deployment sets its own PFPW_PII_KEY and keeps it secret.
 SAMPLE_PII_KEY = "pfpw-development-key-for-synthetic-sample-only"
 PII_KEY_VAR = "PFPW_PII_KEY"
-FANOUTS = ("district", "district-month")
+FANOUTS = ("auto", "agency", "district", "district-month")
 EXECUTORS = ("in_process", "multiprocess")
 ENGINE_VAR = "PFPW_ENGINE"
 ENGINES = ("duckdb", "spark")
@@ -160,8 +160,9 @@ class Settings:
     )
     ingest_fanout: str = _setting(
         "PFPW_INGEST_FANOUT",
-        "district",
-        "an agency's ingestion steps: one per `district`, or per `district-month`",
+        "auto",
+        "an agency's ingestion steps: one per `agency`, `district` or `district-month`; `auto`: one per agency "
+        "in-process, one per district with the multiprocess executor",
         _one_of(FANOUTS),
     )
     engine: str = _setting(

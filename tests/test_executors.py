@@ -12,6 +12,7 @@ import duckdb
 
 from dagster_project.ingest.run import (
     Ingestor,
+    fanout_for,
     ingest_unit,
     plan_units,
     specs_of,
@@ -122,10 +123,11 @@ def test_parallel_ingestion_equals_one_worker(tmp_path):
 
 
 def test_a_run_lists_each_month_folder_once_for_all_its_units(tmp_path, instance, monkeypatch):
-    """A province's month folder holds every district's files, and each district is a unit: the run's
-    plan step and units share one listing of each folder, not one per unit (at 90 districts that was most
-    of a night's ingestion). The lake is one pass's; the next run lists the folders afresh (a withdrawn
-    file leaves the lake)."""
+    """A province's month folder holds every district's files, and with the district fan-out each district is
+    a unit: the run's plan step and units share one listing of each folder, not one per unit (at 90
+    districts that was most of a night's ingestion). The lake is one pass's. The next run, in-process with
+    the default fan-out (``auto``), has one unit per agency, lists the folders afresh (a withdrawn file
+    leaves the lake) and leaves the lake of one pass again."""
     import collections
     import os
     import shutil
@@ -143,11 +145,6 @@ def test_a_run_lists_each_month_folder_once_for_all_its_units(tmp_path, instance
         for folder in (zone / agency).iterdir():
             if folder.name > "2011-03":
                 shutil.rmtree(folder)
-    ref = load_reference(zone)
-    assert {a: len(plan_units(zone, a, ref)) for a in ("township", "hospital")} == {
-        "township": 2,
-        "hospital": 2,
-    }
 
     listed: collections.Counter[str] = collections.Counter()
     scandir = os.scandir
@@ -161,20 +158,37 @@ def test_a_run_lists_each_month_folder_once_for_all_its_units(tmp_path, instance
     paths = PfpwPaths(sources_dir=str(zone), warehouse_dir=str(tmp_path / "wh"))
     dg.materialize([reference_tables], instance=instance, resources={"paths": paths})
 
-    def run() -> None:
+    def run(fanout: str, one_pass: Path) -> set[str]:
+        """The run's ingestion units (step keys of the township's and hospital's files steps)."""
         listed.clear()
-        assert dg.materialize(AGENCY_ASSETS, instance=instance, resources={"paths": paths}).success
+        monkeypatch.setenv("PFPW_INGEST_FANOUT", fanout)
+        result = dg.materialize(AGENCY_ASSETS, instance=instance, resources={"paths": paths})
+        assert result.success
         folders = [f"{a}/2011-0{m}" for a in AGENCIES for m in (1, 2, 3)]
         assert listed == collections.Counter(folders)  # once each, by the plan step; the units reuse it
+        Lake(tmp_path / "wh").consolidate()
+        ingest_all(zone, one_pass)
+        assert _lake(tmp_path / "wh") == _lake(one_pass)
+        steps = {e.step_key for e in result.all_events if e.step_key and "_files[" in e.step_key}
+        return {k.split(".")[-1] for k in steps if k.startswith(("ingest_township", "ingest_hospital"))}
 
-    run()
-    Lake(tmp_path / "wh").consolidate()
-    ingest_all(zone, tmp_path / "one_pass")
-    assert _lake(tmp_path / "wh") == _lake(tmp_path / "one_pass")
+    assert run("district", tmp_path / "one_pass") == {
+        f"{agency}_files[{district}]"
+        for agency in ("township", "hospital")
+        for district in ("331003", "331004")
+    }
 
     gone = sorted((zone / "township" / "2011-02").glob("*.xlsx"))[-1]
     lake = Lake(tmp_path / "wh")
     assert lake.ledger_entry("township_births", "2011-02", gone.stem) is not None
     gone.unlink()
-    run()
+    assert run("auto", tmp_path / "one_pass_after") == {"township_files[all]", "hospital_files[all]"}
     assert lake.ledger_entry("township_births", "2011-02", gone.stem) is None
+
+
+def test_the_fanout_is_one_unit_per_agency_in_process_and_per_district_side_by_side():
+    ref = load_reference(SAMPLE)
+    assert fanout_for("auto", "in_process") == "agency" and fanout_for("auto", "multiprocess") == "district"
+    assert fanout_for("district-month", "in_process") == "district-month"
+    units = plan_units(SAMPLE, "township", ref, "agency")
+    assert [(u.district, len(u.months)) for u in units] == [("all", 24)]

@@ -140,7 +140,7 @@ def test_defaults_and_values_from_a_given_environment(tmp_path):
     assert default.sources_dir == Path("sources").resolve()
     assert default.warehouse_dir == Path("warehouse").resolve()
     assert default.dagster_home == PROJECT_DIR / ".dagster"
-    assert (default.executor, default.ingest_fanout, default.engine) == ("in_process", "district", "duckdb")
+    assert (default.executor, default.ingest_fanout, default.engine) == ("in_process", "auto", "duckdb")
     assert default.workers == (os.cpu_count() or 1)
     assert (default.duckdb_memory_limit, default.max_row_drop_share) == ("3GB", 0.10)
     assert (default.max_file_bytes, default.max_workbook_cells) == (256 * 1024 * 1024, 5_000_000)
@@ -186,7 +186,7 @@ def test_defaults_and_values_from_a_given_environment(tmp_path):
     [
         ("PFPW_EXECUTOR", "threads", "one of in_process, multiprocess"),
         ("PFPW_WORKERS", "0", "a whole number, at least 1"),
-        ("PFPW_INGEST_FANOUT", "month", "one of district, district-month"),
+        ("PFPW_INGEST_FANOUT", "month", "one of auto, agency, district, district-month"),
         ("PFPW_ENGINE", "snowflake", "one of duckdb, spark"),
         ("PFPW_MAX_ROW_DROP_SHARE", "2", "a share between 0 and 1"),
         ("PFPW_MAX_WORKBOOK_CELLS", "many", "a whole number, at least 1"),

@@ -31,7 +31,7 @@ from dagster_project.ingest.inventory import (
     write_inventory,
     write_reference,
 )
-from dagster_project.ingest.units import Unit, district_of, district_of_name, plan_units
+from dagster_project.ingest.units import ALL, Unit, district_of, district_of_name, fanout_for, plan_units
 from dagster_project.lake import Lake, file_sha256
 from dagster_project.pii import key_fingerprint
 from dagster_project.reference import Reference, load_reference
@@ -45,6 +45,7 @@ __all__ = [
     "agency_months",
     "ignored_ledger",
     "ingest_landing_zone",
+    "fanout_for",
     "forget_listings",
     "ingest_unit",
     "landing_month_folders",
@@ -61,6 +62,8 @@ log = logging.getLogger(__name__)
 
 
 FILES_PER_BATCH = 500  # files read and validated together (of any months): bounds memory
+# landing files whose months' ledger is read and compared at once: bounds memory at any history and districts
+LEDGER_FILES_PER_READ = 10_000
 # fewer changed files in a unit: read in its own process (a pool costs seconds to start, once per run)
 PARALLEL_MIN_FILES = 500
 
@@ -89,6 +92,13 @@ class Ingestor:
     ) -> list[tuple[Path, list[ExtractSpec], str]]:
         """The landing files of an agency's month that feed ``specs`` (of one segment, if given), each
         with the extracts it feeds (of ``specs``, in their order) and its segment, sorted by name."""
+        folder = self.sources / specs[0].agency / month
+        return [(folder / name, mine, seg) for name, mine, seg in self._entries(specs, month, segment)]
+
+    def _entries(
+        self, specs: tuple[ExtractSpec, ...], month: str, segment: str | None = None
+    ) -> list[tuple[str, list[ExtractSpec], str]]:
+        """:meth:`month_files` by name (a province's ten years are a few hundred thousand of them)."""
         agency = specs[0].agency
         folder = self.sources / agency / month
         if not (landing.is_delivery_dir(self.sources / agency) and landing.is_delivery_dir(folder)):
@@ -102,7 +112,7 @@ class Ingestor:
         out = []
         for name, kinds, seg in entries:
             if mine := [s for s in specs if s.name in kinds]:
-                out.append((folder / name, mine, seg))
+                out.append((name, mine, seg))
         return out
 
     def _listing(
@@ -133,60 +143,66 @@ class Ingestor:
         specs: tuple[ExtractSpec, ...],
         months: str | Sequence[str],
         segment: str | None = None,
+        withdraw: bool = True,
     ) -> MonthReport:
         """Bring the lake's segments of ``specs`` for ``months`` in line with the landing zone.
 
-        Changed files are read and validated many at a time, across months (``FILES_PER_BATCH``),
-        in chunks of whole (month, segment) groups: each (extract, month, segment) they touch is
-        rewritten once, by the chunk's process, so memory is bounded by a chunk, not by the history.
+        The months go in batches of about ``LEDGER_FILES_PER_READ`` landing files: each batch's ledger is
+        read at once, its files hashed and compared with it, and its changed files read and validated
+        many at a time (``FILES_PER_BATCH``), in chunks of whole (month, segment) groups: each
+        (extract, month, segment) they touch is rewritten once, by the chunk's process. So memory is
+        bounded by a batch and a chunk, not by the history or the districts.
         With ``segment``, only the landing files of that segment (one work unit's share, see
-        :func:`plan_units`); withdrawn and moved files are then left to :meth:`withdraw` (the plan's).
+        :func:`plan_units`); withdrawn and moved files are then left to :meth:`withdraw` (the plan's), as
+        they are with ``withdraw=False`` (a unit of every segment, after the plan).
         """
         months = [months] if isinstance(months, str) else list(months)
         agency = specs[0].agency
         report = MonthReport()
-        if segment is None:  # withdrawals and moves first, as the plan step does before the units
+        if (
+            segment is None and withdraw
+        ):  # withdrawals and moves first, as the plan step does before the units
             self.withdraw(specs, months, report)
-        todo: list[tuple[str, Path, str, list[ExtractSpec]]] = []
-        exists: dict[
-            tuple[str, str, str, str], bool
-        ] = {}  # a segment's files, looked at once for all its files
-        listings = [(month, self.month_files(specs, month, segment)) for month in months]
+        listed = [(month, self._entries(specs, month, segment)) for month in months]
         if self.on_total:
-            self.on_total(sum(len(listing) for _month, listing in listings))
-        # the ledger of the listed files' segments (the unit's own: never another unit's), in one read
-        ledgers = self.lake.ledger_months(
-            [
-                (spec.name, month, {seg for _p, _mine, seg in listing})
-                for month, listing in listings
-                for spec in specs
-            ]
-        )
-        for month, listing in listings:
-            ledger = {spec.name: ledgers[(spec.name, month)] for spec in specs}
-            for path, mine, _seg in listing:
-                report.files_seen += 1
-                if self.on_file:
-                    self.on_file()
-                rel = f"{agency}/{month}/{path.name}"
-                try:
-                    sha = file_sha256(path)
-                except OSError as exc:  # swapped for a link or a FIFO since the listing, or gone
-                    log.error("%s: not read (%s); the next run lists it", rel, exc)
-                    report.files_seen -= 1
-                    continue
-                known = [(spec, ledger[spec.name].get(rel)) for spec in mine]
-                if all(self._unchanged(spec, month, seen, sha, exists=exists) for spec, seen in known):
-                    report.files_unchanged += 1
-                    continue
-                if all(
-                    self._unchanged(spec, month, seen, sha, ignore_key=True, exists=exists)
-                    for spec, seen in known
-                ):
-                    report.files_rekeyed += 1
-                todo.append((month, path, sha, mine))
-        for chunk_report in self._ingest_chunks(todo):
-            report.add(chunk_report)
+            self.on_total(sum(len(entries) for _month, entries in listed))
+        for batch in _batches(listed):
+            todo: list[tuple[str, Path, str, list[ExtractSpec]]] = []
+            exists: dict[tuple[str, str, str, str], bool] = {}  # a segment's files, looked at once
+            # the ledger of the listed files' segments (the unit's own: never another unit's), in one read
+            ledgers = self.lake.ledger_months(
+                [
+                    (spec.name, month, {seg for *_x, seg in entries})
+                    for month, entries in batch
+                    for spec in specs
+                ]
+            )
+            for month, entries in batch:
+                ledger = {spec.name: ledgers[(spec.name, month)] for spec in specs}
+                folder = self.sources / agency / month
+                for name, mine, _seg in entries:
+                    report.files_seen += 1
+                    if self.on_file:
+                        self.on_file()
+                    rel, path = f"{agency}/{month}/{name}", folder / name
+                    try:
+                        sha = file_sha256(path)
+                    except OSError as exc:  # swapped for a link or a FIFO since the listing, or gone
+                        log.error("%s: not read (%s); the next run lists it", rel, exc)
+                        report.files_seen -= 1
+                        continue
+                    known = [(spec, ledger[spec.name].get(rel)) for spec in mine]
+                    if all(self._unchanged(spec, month, seen, sha, exists=exists) for spec, seen in known):
+                        report.files_unchanged += 1
+                        continue
+                    if all(
+                        self._unchanged(spec, month, seen, sha, ignore_key=True, exists=exists)
+                        for spec, seen in known
+                    ):
+                        report.files_rekeyed += 1
+                    todo.append((month, path, sha, mine))
+            for chunk_report in self._ingest_chunks(todo):
+                report.add(chunk_report)
         return report
 
     def _ingest_chunks(self, todo: list):
@@ -241,28 +257,36 @@ class Ingestor:
         """The files of ``months`` no longer in the landing zone leave the lake; so do the rows of files
         now belonging to another segment (a hospital whose township moved to another district): the
         unit of their new segment ingests them again. Run before the units, which read only their
-        own segments' ledger. The ledger of all the months is read at once."""
+        own segments' ledger. The ledger is read a batch of months at a time (``_batches``)."""
         months = [months] if isinstance(months, str) else list(months)
-        ledgers = self.lake.ledger_months([(spec.name, month, None) for month in months for spec in specs])
-        for month in months:
-            present = {
-                f"{specs[0].agency}/{month}/{p.name}": seg for p, _mine, seg in self.month_files(specs, month)
-            }
-            batch = SegmentBatch()
-            gone = 0  # (file, extract) pairs, as the ledger counts them
-            for spec in specs:
-                for rel, (segment, _row) in sorted(ledgers[(spec.name, month)].items()):
-                    if rel not in present:
-                        log.warning("%s: source file withdrawn; its rows leave the lake (%s)", rel, spec.name)
-                        batch.drop(spec.name, month, segment, rel)
-                        gone += 1
-                    elif present[rel] != segment:
-                        log.warning(
-                            "%s: now in segment %s, no longer %s (%s)", rel, present[rel], segment, spec.name
-                        )
-                        batch.drop(spec.name, month, segment, rel)
-            self._commit(batch, {month})
-            report.files_removed += gone
+        listed = [(month, self._entries(specs, month)) for month in months]
+        for batch in _batches(listed):
+            ledgers = self.lake.ledger_months(
+                [(spec.name, month, None) for month, _e in batch for spec in specs]
+            )
+            for month, entries in batch:
+                self._withdraw_month(specs, month, entries, ledgers, report)
+
+    def _withdraw_month(
+        self, specs: tuple[ExtractSpec, ...], month: str, entries: list, ledgers: dict, report: MonthReport
+    ) -> None:
+        """:meth:`withdraw` of one month, given its landing entries and its ledger."""
+        present = {f"{specs[0].agency}/{month}/{name}": seg for name, _mine, seg in entries}
+        batch = SegmentBatch()
+        gone = 0  # (file, extract) pairs, as the ledger counts them
+        for spec in specs:
+            for rel, (segment, _row) in sorted(ledgers[(spec.name, month)].items()):
+                if rel not in present:
+                    log.warning("%s: source file withdrawn; its rows leave the lake (%s)", rel, spec.name)
+                    batch.drop(spec.name, month, segment, rel)
+                    gone += 1
+                elif present[rel] != segment:
+                    log.warning(
+                        "%s: now in segment %s, no longer %s (%s)", rel, present[rel], segment, spec.name
+                    )
+                    batch.drop(spec.name, month, segment, rel)
+        self._commit(batch, {month})
+        report.files_removed += gone
 
     def _commit(self, batch: SegmentBatch, months: set[str]) -> None:
         """Rewrite every segment of ``months`` the batch touches (data, quarantine, names, then the ledger).
@@ -323,6 +347,20 @@ class Ingestor:
         return not (e["rows_quarantined"] and not there("quarantine"))
 
 
+def _batches(listed: list[tuple[str, list]], size: int | None = None) -> list[list[tuple[str, list]]]:
+    """(month, entries) in runs of whole months of about ``size`` entries (at least one month each)."""
+    size = size or LEDGER_FILES_PER_READ
+    out: list[list[tuple[str, list]]] = [[]]
+    count = 0
+    for month, entries in listed:
+        if out[-1] and count + len(entries) > size:
+            out.append([])
+            count = 0
+        out[-1].append((month, entries))
+        count += len(entries)
+    return [batch for batch in out if batch]
+
+
 _RUN_LISTINGS: dict[str, dict] = {}
 
 
@@ -351,7 +389,9 @@ def ingest_unit(ingestor: Ingestor, unit: Unit) -> MonthReport:
     """Ingest one unit's files (hash-compared with the ledger: unchanged files are not read again)."""
     report = MonthReport()
     specs = specs_of(unit.agency)
-    report.add(ingestor.ingest(specs, unit.months, segment=unit.district))
+    # a unit of every district reads every segment's files; the plan step has done the withdrawals
+    segment = None if unit.district == ALL else unit.district
+    report.add(ingestor.ingest(specs, unit.months, segment=segment, withdraw=False))
     return report
 
 

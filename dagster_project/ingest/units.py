@@ -12,6 +12,8 @@ from dagster_project.ingest.inventory import landing_months, specs_of
 from dagster_project.reference import Reference
 from dagster_project.schemas.contract import HOSPITAL_FILE_RE, TOWNSHIP_FILE_RE, extract_for_file
 
+ALL = "all"  # a unit of every district; also the court's and finance's one lake segment
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -23,7 +25,7 @@ class Unit:
     """
 
     agency: str
-    district: str
+    district: str  # ALL: every district's files (the court's and finance's only unit, or fan-out ``agency``)
     months: tuple[str, ...]
 
     @property
@@ -47,14 +49,24 @@ def district_of_name(agency: str, name: str, reference: Reference) -> str:
         m = HOSPITAL_FILE_RE.fullmatch(name)
         township = reference.hospital_townships.get(m["code"]) if m else None
         return township[:6] if township else "unassigned"
-    return "all"
+    return ALL
+
+
+def fanout_for(setting: str, executor_mode: str) -> str:
+    """The fan-out a run uses: ``auto`` is one unit per agency in-process (steps run one after another, so
+    more units only add each unit's fixed cost: at 90 districts a month's night spent most of its
+    ingestion there), one per district when the executor runs steps side by side."""
+    if setting != "auto":
+        return setting
+    return "district" if executor_mode == "multiprocess" else "agency"
 
 
 def plan_units(sources: Path, agency: str, reference: Reference, fanout: str = "district") -> list[Unit]:
-    """The work units of an agency's landing files: per district, or per district and month."""
+    """The work units of an agency's landing files: one (``agency``), per district, or per district and
+    month (``auto``: see :func:`fanout_for`)."""
     from dagster_project.settings import FANOUTS
 
-    if fanout not in FANOUTS:
+    if fanout not in FANOUTS or fanout == "auto":
         raise ValueError(f"unknown ingestion fan-out {fanout!r}: one of {', '.join(FANOUTS)}")
     months_of: dict[str, set[str]] = defaultdict(set)
     specs = specs_of(agency)
@@ -67,6 +79,9 @@ def plan_units(sources: Path, agency: str, reference: Reference, fanout: str = "
                 and any(s in extract_for_file(agency, entry.name) for s in specs)
             ):
                 months_of[district_of_name(agency, entry.name, reference)].add(month)
+    if fanout == "agency":  # one unit: every district (its pool reads the changed files)
+        every = sorted({m for months in months_of.values() for m in months})
+        return [Unit(agency, ALL, tuple(every))] if every else []
     if fanout == "district":
         return [Unit(agency, d, tuple(sorted(m))) for d, m in sorted(months_of.items())]
     return [Unit(agency, d, (month,)) for d, m in sorted(months_of.items()) for month in sorted(m)]

@@ -21,6 +21,7 @@ from dagster_project.ingest.run import (
     MonthReport,
     Unit,
     agency_months,
+    fanout_for,
     forget_listings,
     ingest_unit,
     plan_units,
@@ -125,7 +126,8 @@ def build_agency_asset(agency: str) -> dg.AssetsDefinition:
                 listings=run_listings(context.run.run_id),
             )
             ingestor.withdraw(specs, agency_months(given.sources_dir, lake, agency), withdrawn)
-        units = plan_units(given.sources_dir, agency, ref, given.ingest_fanout) or [Unit(agency, "none", ())]
+        fanout = fanout_for(given.ingest_fanout, executor.executor_mode(context.run.run_config or {}))
+        units = plan_units(given.sources_dir, agency, ref, fanout) or [Unit(agency, "none", ())]
         context.log.info(f"{agency}: {len(units)} work unit(s): {', '.join(u.key for u in units[:20])}")
         yield dg.Output(withdrawn, "withdrawn")
         for unit in units:
