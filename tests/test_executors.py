@@ -192,3 +192,39 @@ def test_the_fanout_is_one_unit_per_agency_in_process_and_per_district_side_by_s
     assert fanout_for("district-month", "in_process") == "district-month"
     units = plan_units(SAMPLE, "township", ref, "agency")
     assert [(u.district, len(u.months)) for u in units] == [("all", 24)]
+
+
+def test_months_in_batches_give_the_lake_of_one_read(tmp_path, monkeypatch):
+    """An agency's months go in batches of landing files (their ledger read, hashes compared and changed files
+    read per batch; withdrawals too): with batches of a few files, a first ingestion, a re-delivery, a
+    withdrawn file and an unchanged night each leave the lake of batches as large as the history."""
+    import shutil
+
+    from dagster_project.ingest import run as ingest_run
+
+    zone = small_zone(tmp_path / "sources", townships=2)
+    lakes: dict[int, list] = {}
+    for size in (ingest_run.LEDGER_FILES_PER_READ, 7):
+        monkeypatch.setattr(ingest_run, "LEDGER_FILES_PER_READ", size)
+        here = tmp_path / f"zone_{size}"
+        shutil.copytree(zone, here)
+        wh = tmp_path / f"wh_{size}"
+        states = []
+        report = ingest_all(here, wh)
+        states.append((report.files_ingested, report.files_unchanged, report.files_removed, _lake(wh)))
+        first = sorted((here / "township" / "2011-05").glob("*.xlsx"))
+        shutil.copy2(first[1], first[0])  # a re-delivery: another workbook's content under this name
+        (sorted((here / "hospital" / "2012-02").glob("*.csv"))[0]).unlink()  # a withdrawal
+        report = ingest_all(here, wh)
+        states.append((report.files_ingested, report.files_unchanged, report.files_removed, _lake(wh)))
+        report = ingest_all(here, wh)
+        states.append((report.files_ingested, report.files_unchanged, report.files_removed, _lake(wh)))
+        lakes[size] = states
+    assert [s[:3] for s in lakes[7]] == [s[:3] for s in lakes[ingest_run.LEDGER_FILES_PER_READ]]
+    (_i, _u, _r, _), (redelivered, _u2, withdrawn, _l2), (quiet, _u3, _r3, _l3) = lakes[7]
+    assert (redelivered, withdrawn, quiet) == (1, 1, 0)
+    assert [s[3] for s in lakes[7]] == [s[3] for s in lakes[ingest_run.LEDGER_FILES_PER_READ]]
+    assert len(ingest_run._batches([(f"2011-{m:02d}", [0] * 4) for m in range(1, 13)], 7)) == 12
+    assert [len(b) for b in ingest_run._batches([(f"2011-{m:02d}", [0] * 3) for m in range(1, 13)], 7)] == [
+        2
+    ] * 6

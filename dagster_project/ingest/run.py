@@ -87,18 +87,12 @@ class Ingestor:
     def key_fp(self) -> str:
         return key_fingerprint(self.key)
 
-    def month_files(
-        self, specs: tuple[ExtractSpec, ...], month: str, segment: str | None = None
-    ) -> list[tuple[Path, list[ExtractSpec], str]]:
-        """The landing files of an agency's month that feed ``specs`` (of one segment, if given), each
-        with the extracts it feeds (of ``specs``, in their order) and its segment, sorted by name."""
-        folder = self.sources / specs[0].agency / month
-        return [(folder / name, mine, seg) for name, mine, seg in self._entries(specs, month, segment)]
-
     def _entries(
         self, specs: tuple[ExtractSpec, ...], month: str, segment: str | None = None
     ) -> list[tuple[str, list[ExtractSpec], str]]:
-        """:meth:`month_files` by name (a province's ten years are a few hundred thousand of them)."""
+        """The landing files of an agency's month that feed ``specs`` (of one segment, if given), by name,
+        each with the extracts it feeds (of ``specs``, in their order) and its segment, sorted by name (names,
+        not paths: a province's ten years are a few hundred thousand of them)."""
         agency = specs[0].agency
         folder = self.sources / agency / month
         if not (landing.is_delivery_dir(self.sources / agency) and landing.is_delivery_dir(folder)):
@@ -159,9 +153,8 @@ class Ingestor:
         months = [months] if isinstance(months, str) else list(months)
         agency = specs[0].agency
         report = MonthReport()
-        if (
-            segment is None and withdraw
-        ):  # withdrawals and moves first, as the plan step does before the units
+        # withdrawals and moves first, as the plan step does before the units
+        if segment is None and withdraw:
             self.withdraw(specs, months, report)
         listed = [(month, self._entries(specs, month, segment)) for month in months]
         if self.on_total:
