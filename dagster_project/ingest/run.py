@@ -401,7 +401,15 @@ def ingest_landing_zone(
     reference = load_reference(sources)
     write_reference(lake, reference)
     write_inventory(sources, lake, run_id)
-    ingestor = Ingestor(sources, lake, reference, key, run_id, workers=workers or settings.current().workers)
+    ingestor = Ingestor(
+        sources,
+        lake,
+        reference,
+        key,
+        run_id,
+        workers=workers or settings.current().workers,
+        listings={},  # each month folder listed once, for the withdrawals and the ingestion alike
+    )
     total = MonthReport()
     for agency in AGENCIES:
         total.add(ingestor.ingest(specs_of(agency), agency_months(sources, lake, agency)))
