@@ -246,9 +246,9 @@ class Lake:
         paths = sorted((self.root / "quarantine").rglob("*.parquet"))
         return _read_many(paths) if paths else pl.DataFrame(schema=QUARANTINE_SCHEMA)
 
-    def consolidate(self) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """One Parquet file each for the whole ledger and the whole quarantine, read by dbt's audit models."""
-        ledger, quarantine = self.ledger(), self.quarantine()
+    def consolidate(self, ledger: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """One Parquet file each for the whole ledger (``ledger``: read already) and the whole quarantine."""
+        ledger, quarantine = self.ledger() if ledger is None else ledger, self.quarantine()
         write_parquet_atomic(ledger, self.ledger_snapshot_path)
         write_parquet_atomic(quarantine, self.quarantine_snapshot_path)
         return ledger, quarantine

@@ -195,9 +195,15 @@ def read_bytes(path: Path, limit: int) -> bytes:
 
 def sha256(path: Path) -> str:
     """The sha256 of a regular file (read in chunks: any size), refusing links and FIFOs."""
+    return sha256_and_stat(path)[0]
+
+
+def sha256_and_stat(path: Path) -> tuple[str, os.stat_result]:
+    """:func:`sha256`, and the open file's ``fstat`` taken before its bytes were read (digests.py)."""
     fd = open_regular(path)
+    opened = os.fstat(fd)
     h = hashlib.sha256()
     with os.fdopen(fd, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()
+    return h.hexdigest(), opened

@@ -72,7 +72,7 @@ def run_pipeline(
     for dead, reason in fail_dead_runs(instance, by=f"`pfpw run` (pid {os.getpid()})"):
         print(f"pfpw run: marked run {dead} FAILED: {reason}", file=out or sys.stdout, flush=True)
     with run_lock(warehouse):
-        current = state.current_state(sources, key)
+        current = state.current_state(sources, key, warehouse)
         published = state.nothing_new(warehouse, current)
         if published:
             request = nightly_request(current, published, trigger=trigger)

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from dagster_project import atomic, landing, settings
+from dagster_project.digests import for_warehouse
 from dagster_project.schemas.contract import AGENCIES, MONTH_RE
 from dagster_project.schemas.targets import TARGETS_FILE, TARGETS_PART
 
@@ -46,7 +47,7 @@ def _part_of(rel: PurePosixPath) -> str:
     return "other"
 
 
-def landing_parts(sources: Path) -> tuple[dict[str, str], int]:
+def landing_parts(sources: Path, warehouse: Path | None = None) -> tuple[dict[str, str], int]:
     """A digest per part of the landing zone, and the number of files.
 
     The parts are what a night can rebuild from separately: one per agency folder (path and
@@ -54,17 +55,24 @@ def landing_parts(sources: Path) -> tuple[dict[str, str], int]:
     which no extract is validated against), ``folders`` (the month
     folders, empty ones too: they decide which years are covered) and ``other`` (files outside
     every contract folder, which only the ledger lists).
+
+    With ``warehouse``, the files' digests kept there (digests.py) spare reading the files that did
+    not change since the last look; the look is then kept for the next one (and for ingestion).
     """
     hashes: dict[str, hashlib._Hash] = {}
     inventory = landing.scan(sources)
     files = inventory.files
+    digests = for_warehouse(sources, warehouse)
+    digests.seen, hashed_before = set(), digests.hashed  # a look at the whole landing zone
     for p in files:
         rel = PurePosixPath(p.relative_to(sources).as_posix())
         try:
-            digest = file_sha256(p)
+            digest = digests.sha256(p, str(rel))
         except OSError as exc:  # swapped for a link or a FIFO since the listing, or gone
             digest = f"unreadable: {exc}"
         hashes.setdefault(_part_of(rel), hashlib.sha256()).update(f"{rel}\0{digest}\n".encode())
+    if digests.hashed > hashed_before or any(rel not in digests.seen for rel in digests.entries):
+        digests.save(prune=True)  # something was read again, or left: the store follows the landing zone
     for odd in inventory.odd:  # never opened: what they are is what the ledger lists
         hashes.setdefault("other", hashlib.sha256()).update(f"{odd.rel}\0{odd.kind}\n".encode())
     folders = hashlib.sha256()
@@ -171,11 +179,13 @@ class State:
         return out
 
 
-def current_state(sources: Path, key: bytes) -> State:
+def current_state(sources: Path, key: bytes, warehouse: Path | None = None) -> State:
+    """The state of a run: the landing zone's parts (read with ``warehouse``'s kept digests, if given),
+    the key's fingerprint and the code's digest."""
     from dagster_project.deliveries import calendar_position
     from dagster_project.pii import key_fingerprint
 
-    parts, files = landing_parts(sources)
+    parts, files = landing_parts(sources, warehouse)
     parts["calendar"] = calendar_position()  # a delivery due date passing changes the delivery statuses
     return State(
         landing=_digest_of_parts(parts),

@@ -150,7 +150,7 @@ def test_a_run_lists_each_month_folder_once_for_all_its_units(tmp_path, instance
     scandir = os.scandir
 
     def counting(path=".", *args):
-        if sys._getframe(1).f_globals.get("__name__") == "dagster_project.ingest.run":
+        if sys._getframe(1).f_globals.get("__name__") == "dagster_project.ingest.listings":
             listed[Path(path).relative_to(zone).as_posix()] += 1
         return scandir(path, *args)
 

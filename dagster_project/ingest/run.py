@@ -10,14 +10,13 @@ inventory.py (the landing zone's folders, ignored entries and the code's fingerp
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from dagster_project import landing
+from dagster_project.digests import LandingDigests, for_warehouse
 from dagster_project.failpoints import failpoint
-from dagster_project.ingest import chunk
+from dagster_project.ingest import chunk, listings, seals
 from dagster_project.ingest import pool as ingest_pool
 from dagster_project.ingest.batch import MonthReport, SegmentBatch, concat
 from dagster_project.ingest.inventory import (
@@ -31,11 +30,12 @@ from dagster_project.ingest.inventory import (
     write_inventory,
     write_reference,
 )
-from dagster_project.ingest.units import ALL, Unit, district_of, district_of_name, fanout_for, plan_units
-from dagster_project.lake import Lake, file_sha256
+from dagster_project.ingest.listings import forget_listings, run_listings
+from dagster_project.ingest.units import ALL, Unit, district_of, fanout_for, plan_units
+from dagster_project.lake import Lake
 from dagster_project.pii import key_fingerprint
 from dagster_project.reference import Reference, load_reference
-from dagster_project.schemas.contract import AGENCIES, EXTRACTS_BY_NAME, ExtractSpec, extract_for_file
+from dagster_project.schemas.contract import AGENCIES, EXTRACTS_BY_NAME, ExtractSpec
 
 # what callers import from here (the assets, the tests, the benchmarks)
 __all__ = [
@@ -82,6 +82,35 @@ class Ingestor:
     pooled_chunks: int = 0  # how many chunks went through a process pool (for tests and logs)
     # the month folders' listings, shared by a run's units (run_listings); None: every call lists afresh
     listings: dict | None = None
+    _seals: dict | None = field(default=None, init=False, repr=False)  # ingest/seals.py, read once
+    _sealed: dict[tuple[str, str], bool] = field(default_factory=dict, init=False, repr=False)
+
+    def digests(self) -> LandingDigests:
+        """The landing files' sha256 kept in the warehouse (digests.py): a file is read only if it changed."""
+        return for_warehouse(self.sources, self.lake.root)
+
+    def sealed(self, specs: tuple[ExtractSpec, ...], month: str) -> bool:
+        """Whether an agency's month is as its seal says (ingest/seals.py): every file unchanged, none
+        withdrawn or moved, so nothing of it is compared, read or withdrawn. Looked at once per Ingestor."""
+        agency = specs[0].agency
+        if (agency, month) not in self._sealed:
+            if self._seals is None:
+                self._seals = seals.load(self.lake)
+            seal, held = self._seals.get(f"{agency}/{month}"), False
+            if seal:
+                digests, folder = self.digests(), str(self.sources / agency / month)
+                try:
+                    listed = [
+                        (rel, [s.name for s in mine], seg, digests.sha256(f"{folder}/{name}", rel))
+                        for name, mine, seg in self._entries(specs, month)
+                        for rel in [f"{agency}/{month}/{name}"]
+                    ]
+                except OSError:  # gone, or swapped for a link, since the listing: the month is read
+                    listed = None
+                fingerprints = (self.key_fp, self.reference.fingerprint, code_fingerprint())
+                held = listed is not None and seals.holds(self.lake, seal, specs, month, listed, fingerprints)
+            self._sealed[(agency, month)] = held
+        return self._sealed[(agency, month)]
 
     @property
     def key_fp(self) -> str:
@@ -90,47 +119,8 @@ class Ingestor:
     def _entries(
         self, specs: tuple[ExtractSpec, ...], month: str, segment: str | None = None
     ) -> list[tuple[str, list[ExtractSpec], str]]:
-        """The landing files of an agency's month that feed ``specs`` (of one segment, if given), by name,
-        each with the extracts it feeds (of ``specs``, in their order) and its segment, sorted by name (names,
-        not paths: a province's ten years are a few hundred thousand of them)."""
-        agency = specs[0].agency
-        folder = self.sources / agency / month
-        if not (landing.is_delivery_dir(self.sources / agency) and landing.is_delivery_dir(folder)):
-            return []
-        by_segment = self._listing(agency, month, folder)
-        entries = (
-            by_segment.get(segment, [])
-            if segment is not None
-            else sorted((e for listed in by_segment.values() for e in listed), key=lambda e: e[0])
-        )
-        out = []
-        for name, kinds, seg in entries:
-            if mine := [s for s in specs if s.name in kinds]:
-                out.append((name, mine, seg))
-        return out
-
-    def _listing(
-        self, agency: str, month: str, folder: Path
-    ) -> dict[str, list[tuple[str, frozenset[str], str]]]:
-        """segment -> (name, extracts it feeds, segment) of the deliveries in an agency's month folder,
-        sorted by name: regular files the contract names (a link, a FIFO or a device is listed as ignored:
-        unknown_files). One listing of the folder per run when ``listings`` is shared by the run's units
-        (:func:`run_listings`): a province's month folder holds every district's files, and each of the
-        districts' units would otherwise list and classify them all."""
-        key = (str(self.sources), self.reference.fingerprint, agency, month)
-        if self.listings is not None and key in self.listings:
-            return self.listings[key]
-        by_segment: dict[str, list[tuple[str, frozenset[str], str]]] = {}
-        for entry in os.scandir(folder):
-            kinds = frozenset(k.name for k in extract_for_file(agency, entry.name))
-            if kinds and entry.is_file(follow_symlinks=False) and not landing.name_problem(entry.name):
-                seg = district_of_name(agency, entry.name, self.reference)
-                by_segment.setdefault(seg, []).append((entry.name, kinds, seg))
-        for listed in by_segment.values():
-            listed.sort(key=lambda e: e[0])
-        if self.listings is not None:
-            self.listings[key] = by_segment
-        return by_segment
+        """:func:`listings.entries` of this ingestor's landing zone, reference and shared listings."""
+        return listings.entries(self.sources, self.reference, self.listings, specs, month, segment)
 
     def ingest(
         self,
@@ -159,7 +149,16 @@ class Ingestor:
         listed = [(month, self._entries(specs, month, segment)) for month in months]
         if self.on_total:
             self.on_total(sum(len(entries) for _month, entries in listed))
-        for batch in _batches(listed):
+        digests, open_months = self.digests(), []
+        for month, entries in listed:
+            if entries and self.sealed(specs, month):  # every file unchanged: its ledger need not be read
+                report.files_seen += len(entries)
+                report.files_unchanged += len(entries)
+                for _entry in entries if self.on_file else ():
+                    self.on_file()
+            else:
+                open_months.append((month, entries))
+        for batch in _batches(open_months):
             todo: list[tuple[str, Path, str, list[ExtractSpec]]] = []
             exists: dict[tuple[str, str, str, str], bool] = {}  # a segment's files, looked at once
             # the ledger of the listed files' segments (the unit's own: never another unit's), in one read
@@ -179,7 +178,7 @@ class Ingestor:
                         self.on_file()
                     rel, path = f"{agency}/{month}/{name}", folder / name
                     try:
-                        sha = file_sha256(path)
+                        sha = digests.sha256(path, rel)
                     except OSError as exc:  # swapped for a link or a FIFO since the listing, or gone
                         log.error("%s: not read (%s); the next run lists it", rel, exc)
                         report.files_seen -= 1
@@ -252,7 +251,7 @@ class Ingestor:
         unit of their new segment ingests them again. Run before the units, which read only their
         own segments' ledger. The ledger is read a batch of months at a time (``_batches``)."""
         months = [months] if isinstance(months, str) else list(months)
-        listed = [(month, self._entries(specs, month)) for month in months]
+        listed = [(month, self._entries(specs, month)) for month in months if not self.sealed(specs, month)]
         for batch in _batches(listed):
             ledgers = self.lake.ledger_months(
                 [(spec.name, month, None) for month, _e in batch for spec in specs]
@@ -354,30 +353,6 @@ def _batches(listed: list[tuple[str, list]], size: int | None = None) -> list[li
     return [batch for batch in out if batch]
 
 
-_RUN_LISTINGS: dict[str, dict] = {}
-
-
-def run_listings(run_id: str) -> dict:
-    """The landing zone's month-folder listings of one run (``Ingestor.listings``), shared by the run's
-    work units in this process, each of which makes its own Ingestor: a folder is listed once per run,
-    not once per district. Only the newest run's are kept; :func:`forget_listings` lets an agency's go.
-
-    The listing is the run's snapshot of the folder: a file that arrives after it is the next run's, and
-    one that leaves after it is not read ("not read ... the next run lists it"), as between any listing
-    and reading."""
-    if run_id not in _RUN_LISTINGS:
-        _RUN_LISTINGS.clear()
-        _RUN_LISTINGS[run_id] = {}
-    return _RUN_LISTINGS[run_id]
-
-
-def forget_listings(run_id: str, agency: str) -> None:
-    """An agency's listings of the run, once its units are done (a province's are tens of megabytes)."""
-    listings = _RUN_LISTINGS.get(run_id, {})
-    for key in [k for k in listings if k[2] == agency]:
-        del listings[key]
-
-
 def ingest_unit(ingestor: Ingestor, unit: Unit) -> MonthReport:
     """Ingest one unit's files (hash-compared with the ledger: unchanged files are not read again)."""
     report = MonthReport()
@@ -413,5 +388,5 @@ def ingest_landing_zone(
     total = MonthReport()
     for agency in AGENCIES:
         total.add(ingestor.ingest(specs_of(agency), agency_months(sources, lake, agency)))
-    lake.consolidate()
+    lake.consolidate(seals.read_ledger_and_seal(lake))
     return total

@@ -17,7 +17,7 @@ from dagster_project.defs.resources import PfpwPaths
     "depends on it, audit, publish; when nothing changed since the last publication, only record that.",
 )
 def nightly_schedule(context: dg.ScheduleEvaluationContext, paths: PfpwPaths):
-    current = state.current_state(paths.sources, paths.settings.key())
+    current = state.current_state(paths.sources, paths.settings.key(), paths.warehouse)
     request = nightly_request(
         current,
         state.nothing_new(paths.warehouse, current),

@@ -50,7 +50,7 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, paths: PfpwPaths):
     settled = json.dumps({"seen": now, "handled": now}, sort_keys=True)
     if not changed:
         return dg.SensorResult(skip_reason="no new, corrected or withdrawn files", cursor=settled)
-    current = state.current_state(paths.sources, paths.settings.key())
+    current = state.current_state(paths.sources, paths.settings.key(), paths.warehouse)
     if pub := state.nothing_new(paths.warehouse, current):
         return dg.SensorResult(
             skip_reason=f"files touched, content unchanged since publication {pub['run_id']}", cursor=settled

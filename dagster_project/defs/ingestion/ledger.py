@@ -19,6 +19,7 @@ from dagster_project.defs.ingestion.keys import (
 )
 from dagster_project.defs.ingestion.state import INGESTION_GROUP, REBUILD_TAG
 from dagster_project.defs.resources import PfpwPaths
+from dagster_project.ingest import seals
 from dagster_project.schemas.contract import AGENCIES, EXTRACTS
 
 
@@ -56,7 +57,8 @@ from dagster_project.schemas.contract import AGENCIES, EXTRACTS
 def ingest_audit(context: dg.AssetExecutionContext, paths: PfpwPaths):
     with paths.writer_lock():
         lake = paths.prepared_lake()
-        ledger, quarantine = lake.consolidate()
+        # read once: the snapshot dbt reads, and the seals of the months it shows in line (ingest/seals.py)
+        ledger, quarantine = lake.consolidate(seals.read_ledger_and_seal(lake))
         deliveries = write_delivery_status(lake, ledger)
     data = ledger.filter(pl.col("status") != "ignored")
     rejected = data.filter(pl.col("status") == "rejected").unique(["source_file", "reason"])

@@ -25,7 +25,7 @@ REBUILD_TAG = "pfpw/rebuild_from"  # set on incremental runs: the landing-zone p
 )
 def landing_zone_state(context: dg.AssetExecutionContext, paths: PfpwPaths) -> dg.MaterializeResult:
     record_run_process(context)
-    now = state.current_state(paths.sources, paths.settings.key())
+    now = state.current_state(paths.sources, paths.settings.key(), paths.warehouse)
     state.record_run_state(paths.warehouse, context.run.run_id, now)
     pub = state.last_publication(paths.warehouse)
     same = state.nothing_new(paths.warehouse, now) is not None
