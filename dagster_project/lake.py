@@ -111,11 +111,12 @@ class Lake:
         return self.root / "pii" / "name_fingerprints" / extract / f"month={month}" / f"{segment}.parquet"
 
     def name_fingerprints(self) -> set[str]:
+        """Every segment's name fingerprints, in one read of all their files (a province has tens of thousands)."""
         folder = self.root / "pii" / "name_fingerprints"
-        out: set[str] = set()
-        for p in folder.rglob("*.parquet") if folder.exists() else []:
-            out |= set(pl.read_parquet(p)["fingerprint"].to_list())
-        return out
+        paths = [str(p) for p in folder.rglob("*.parquet")] if folder.exists() else []
+        if not paths:
+            return set()
+        return set(pl.read_parquet(paths, columns=["fingerprint"])["fingerprint"].to_list())
 
     def reference_path(self, table: str) -> Path:
         return self.root / "lake" / "reference" / f"{table}.parquet"
