@@ -3,14 +3,20 @@
     ranked among the deliveries of its record_key (delivery_ranking, over latest_delivery_order). Where a record is
     not the entity (a court case is sent again as it changes: record case_no + updated_at, entity case_no),
     is_current is instead the entity's current state: its first row in current_state_order. -#}
-{% macro base_deliveries(source_name, table_name, record_key, current_state_of=none, current_state_order=none) -%}
+{% macro base_deliveries(
+    source_name, table_name, record_key, current_state_of=none, current_state_order=none, log_with=none
+) -%}
 {%- set entity = current_state_of or record_key -%}
+{%- set args = "'" ~ entity ~ "', '" ~ source_name ~ "', '" ~ table_name ~ "', '" ~ (log_with or '') ~ "'" -%}
 {{ config(
     materialized='table' if target.type == 'spark' else 'incremental',
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook=[
         "{{ touched_entities('" ~ entity ~ "', '" ~ source_name ~ "', '" ~ table_name ~ "') }}",
+        "{{ touched_log('create', " ~ args ~ ") }}",
+        "{{ touched_log('clear', " ~ args ~ ") }}",
+        "{{ touched_log('fill', " ~ args ~ ") }}",
         "{{ delete_touched_entities('" ~ entity ~ "') }}",
     ],
     post_hook="{{ drop_touched_entities() }}",
@@ -75,5 +81,72 @@ window deliveries as (partition by {{ record_key }} order by {{ latest_delivery_
         drop table if exists {{ touched_relation() }}
     {%- else -%}
         select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The touched entities' log (base models given ``log_with``): the entities a night ranked again, each with the
+    ``log_with`` value of every row it has in the lake now or had in the table before, kept for the intermediates
+    built on the base model (int_registrations by registration, int_hospital_births_matched by mother: a withdrawn
+    or corrected registration's old mother is only in the table before). It lives in schema ``touched`` (never
+    published) and holds the rows of the dbt invocation that wrote it (``invocation_id``): every build of the base
+    model clears it first, and a reader takes only its own invocation's rows, so a base model this invocation did
+    not build gives nothing. ``step``: create (if missing), clear, fill (on an incremental build). -#}
+{% macro touched_log_relation(model_name) -%}
+    {{ return(api.Relation.create(database=this.database, schema='touched', identifier=model_name)) }}
+{%- endmacro %}
+
+{% macro touched_log(step, entity, source_name, table_name, log_with) -%}
+    {%- set log = touched_log_relation(this.identifier) -%}
+    {%- if log_with == '' or target.type == 'spark' -%}
+        select 1
+    {%- elif step == 'create' -%}
+        create table if not exists {{ log }} as
+        select cast(null as varchar) as invocation_id, {{ entity }}, {{ log_with }}
+        from {{ source(source_name, table_name) }} where false
+    {%- elif step == 'clear' -%}
+        delete from {{ log }}
+    {%- elif step == 'fill' and is_incremental() -%}
+        insert into {{ log }}
+        select '{{ invocation_id }}', rows.{{ entity }}, rows.{{ log_with }}
+        from (
+            select delivered.{{ entity }}, delivered.{{ log_with }} from {{ source(source_name, table_name) }} as delivered
+            union
+            select before.{{ entity }}, before.{{ log_with }} from {{ this }} as before
+        ) as rows
+        where rows.{{ entity }} in (select touched.{{ entity }} from {{ touched_relation() }} as touched)
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The keys an intermediate rebuilds on an incremental night: ``column`` of the rows of the touched entities' logs
+    of ``models`` written by this invocation (a subquery; NULL as the text '~', never a key: keys are digests). -#}
+{% macro logged_keys(column, models) -%}
+    (
+    {%- for model_name in models %}
+        select coalesce(logged.{{ column }}, '~') from {{ touched_log_relation(model_name) }} as logged
+        where logged.invocation_id = '{{ invocation_id }}'
+        {%- if not loop.last %} union{% endif %}
+    {%- endfor %}
+    )
+{%- endmacro %}
+
+{#- pre-hook of such an intermediate: the rows of the logged keys leave the table first (a withdrawn one has none to
+    insert) -#}
+{% macro delete_logged_keys(column, models) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where coalesce({{ column }}, '~') in {{ logged_keys(column, models) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- on-run-start: the touched entities' logs' schema, made once before the base models build side by side -#}
+{% macro create_touched_schema() -%}
+    {%- if target.type == 'spark' -%}
+        select 1
+    {%- else -%}
+        create schema if not exists touched
     {%- endif -%}
 {%- endmacro %}

@@ -3,6 +3,19 @@
 -- var('deliveries_chain_days') days of one another (registrations of any year included); in a delivery with
 -- h hospital records and r registrations, the first min(h, r) hospital records by
 -- (birth_date, birth_certificate_no) are matched.
+-- Incremental by mother (macros/staging.sql, the touched entities' logs): every figure is computed within a mother's
+-- records, so a night rebuilds the mothers of the hospital births and registrations it ranked again, before and after
+-- (a corrected registration may move from one mother to another); every other night is a full refresh.
+{%- set logs = ['base_hospital__births', 'base_township__births'] %}
+{{
+    config(
+        materialized='table' if target.type == 'spark' else 'incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_logged_keys('mother_person_key', ['base_hospital__births', 'base_township__births']) }}",
+    )
+}}
+
 with events as (
     select
         birth_certificate_no as record_id,
@@ -10,6 +23,9 @@ with events as (
         mother_person_key,
         birth_date
     from {{ ref('stg_hospital__births') }}
+    {%- if is_incremental() %}
+        where coalesce(mother_person_key, '~') in {{ logged_keys('mother_person_key', logs) }}
+    {%- endif %}
     union all
     select
         registration_id as record_id,
@@ -17,6 +33,9 @@ with events as (
         mother_person_key,
         birth_date
     from {{ ref('stg_township__births') }}
+    {%- if is_incremental() %}
+        where coalesce(mother_person_key, '~') in {{ logged_keys('mother_person_key', logs) }}
+    {%- endif %}
 ),
 
 chained as (
@@ -76,3 +95,6 @@ select
 from {{ ref('stg_hospital__births') }} as h
 inner join ranked as r on h.birth_certificate_no = r.birth_certificate_no
 left join {{ ref('stg_reference__villages') }} as v on h.village_code = v.village_code
+{%- if is_incremental() %}
+    where coalesce(h.mother_person_key, '~') in {{ logged_keys('mother_person_key', logs) }}
+{%- endif %}
