@@ -85,13 +85,16 @@ window deliveries as (partition by {{ record_key }} order by {{ latest_delivery_
 {%- endmacro %}
 
 
-{#- The touched entities' log (base models given ``log_with``): the entities a night ranked again, each with the
-    ``log_with`` value of every row it has in the lake now or had in the table before, kept for the intermediates
-    built on the base model (int_registrations by registration, int_hospital_births_matched by mother: a withdrawn
-    or corrected registration's old mother is only in the table before). It lives in schema ``touched`` (never
-    published) and holds the rows of the dbt invocation that wrote it (``invocation_id``): every build of the base
-    model clears it first, and a reader takes only its own invocation's rows, so a base model this invocation did
-    not build gives nothing. ``step``: create (if missing), clear, fill (on an incremental build). -#}
+{#- The touched entities' log (base models given ``log_with``), for the intermediates built on the base model
+    (int_registrations by registration, int_hospital_births_matched by mother). Written by the pre-hook, before the
+    touched entities' rows leave the table: every entity the night ranks again (``before`` false), and the
+    ``log_with`` value of every row each had in the table before (``before`` true: a withdrawn or corrected
+    registration's old mother is only there). Their rows after the night are the base table's own, read by
+    :func:`logged_values`. Neither reads the lake: the base table holds every delivered row of its entities. The log
+    lives in schema ``touched`` (never published), holds the rows of the dbt invocation that wrote it
+    (``invocation_id``): every build of the base model clears it first, and a reader takes only its own invocation's
+    rows, so a base model this invocation did not build gives nothing. ``step``: create (if missing), clear, fill (on
+    an incremental build). -#}
 {% macro touched_log_relation(model_name) -%}
     {{ return(api.Relation.create(database=this.database, schema='touched', identifier=model_name)) }}
 {%- endmacro %}
@@ -101,42 +104,54 @@ window deliveries as (partition by {{ record_key }} order by {{ latest_delivery_
     {%- if log_with == '' or target.type == 'spark' -%}
         select 1
     {%- elif step == 'create' -%}
-        create table if not exists {{ log }} as
-        select cast(null as varchar) as invocation_id, {{ entity }}, {{ log_with }}
-        from {{ source(source_name, table_name) }} where false
+        {#- a full build makes it afresh (another version of the code may have left another shape) -#}
+        create {{ 'table if not exists' if is_incremental() else 'or replace table' }} {{ log }} (
+            invocation_id varchar, {{ entity }} varchar, {{ log_with }} varchar, before boolean
+        )
     {%- elif step == 'clear' -%}
         delete from {{ log }}
     {%- elif step == 'fill' and is_incremental() -%}
         insert into {{ log }}
-        select '{{ invocation_id }}', rows.{{ entity }}, rows.{{ log_with }}
-        from (
-            select delivered.{{ entity }}, delivered.{{ log_with }} from {{ source(source_name, table_name) }} as delivered
-            union
-            select before.{{ entity }}, before.{{ log_with }} from {{ this }} as before
-        ) as rows
-        where rows.{{ entity }} in (select touched.{{ entity }} from {{ touched_relation() }} as touched)
+        select '{{ invocation_id }}', touched.{{ entity }}, null, false from {{ touched_relation() }} as touched
+        union all
+        select distinct '{{ invocation_id }}', before.{{ entity }}, before.{{ log_with }}, true
+        from {{ this }} as before
+        where before.{{ entity }} in (select touched.{{ entity }} from {{ touched_relation() }} as touched)
     {%- else -%}
         select 1
     {%- endif -%}
 {%- endmacro %}
 
-{#- The keys an intermediate rebuilds on an incremental night: ``column`` of the rows of the touched entities' logs
-    of ``models`` written by this invocation (a subquery; NULL as the text '~', never a key: keys are digests). -#}
-{% macro logged_keys(column, models) -%}
+{#- The entities of ``model_name``'s log written by this invocation (a subquery) -#}
+{% macro logged_entities(model_name, entity) -%}
     (
-    {%- for model_name in models %}
+        select logged.{{ entity }} from {{ touched_log_relation(model_name) }} as logged
+        where logged.invocation_id = '{{ invocation_id }}' and not logged.before
+    )
+{%- endmacro %}
+
+{#- The values of ``column`` an intermediate rebuilds on an incremental night (a subquery; NULL as the text '~', never
+    a key: keys are digests): for each base model (``entities``: base model -> [its staging model of current rows, its
+    entity column]), the values its touched entities' rows held before (the log) and their current rows hold now (the
+    staging model, which the intermediate reads anyway: the column lineage sees no other parent). -#}
+{% macro logged_values(column, entities) -%}
+    (
+    {%- for model_name, read in entities.items() %}
         select coalesce(logged.{{ column }}, '~') from {{ touched_log_relation(model_name) }} as logged
-        where logged.invocation_id = '{{ invocation_id }}'
+        where logged.invocation_id = '{{ invocation_id }}' and logged.before
+        union
+        select coalesce(now.{{ column }}, '~') from {{ ref(read[0]) }} as now
+        where now.{{ read[1] }} in {{ logged_entities(model_name, read[1]) }}
         {%- if not loop.last %} union{% endif %}
     {%- endfor %}
     )
 {%- endmacro %}
 
-{#- pre-hook of such an intermediate: the rows of the logged keys leave the table first (a withdrawn one has none to
-    insert) -#}
-{% macro delete_logged_keys(column, models) -%}
+{#- pre-hook of such an intermediate: the rows of the logged values leave the table first (a withdrawn entity has none
+    to insert) -#}
+{% macro delete_logged_values(column, entities) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where coalesce({{ column }}, '~') in {{ logged_keys(column, models) }}
+        delete from {{ this }} where coalesce({{ column }}, '~') in {{ logged_values(column, entities) }}
     {%- else -%}
         select 1
     {%- endif -%}

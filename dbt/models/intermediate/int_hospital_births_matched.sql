@@ -6,13 +6,13 @@
 -- Incremental by mother (macros/staging.sql, the touched entities' logs): every figure is computed within a mother's
 -- records, so a night rebuilds the mothers of the hospital births and registrations it ranked again, before and after
 -- (a corrected registration may move from one mother to another); every other night is a full refresh.
-{%- set logs = ['base_hospital__births', 'base_township__births'] %}
+{%- set logs = {'base_hospital__births': ['stg_hospital__births', 'birth_certificate_no'], 'base_township__births': ['stg_township__births', 'registration_id']} %}
 {{
     config(
         materialized='table' if target.type == 'spark' else 'incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_logged_keys('mother_person_key', ['base_hospital__births', 'base_township__births']) }}",
+        pre_hook="{{ delete_logged_values('mother_person_key', {'base_hospital__births': ['stg_hospital__births', 'birth_certificate_no'], 'base_township__births': ['stg_township__births', 'registration_id']}) }}",
     )
 }}
 
@@ -24,7 +24,7 @@ with events as (
         birth_date
     from {{ ref('stg_hospital__births') }}
     {%- if is_incremental() %}
-        where coalesce(mother_person_key, '~') in {{ logged_keys('mother_person_key', logs) }}
+        where coalesce(mother_person_key, '~') in {{ logged_values('mother_person_key', logs) }}
     {%- endif %}
     union all
     select
@@ -34,7 +34,7 @@ with events as (
         birth_date
     from {{ ref('stg_township__births') }}
     {%- if is_incremental() %}
-        where coalesce(mother_person_key, '~') in {{ logged_keys('mother_person_key', logs) }}
+        where coalesce(mother_person_key, '~') in {{ logged_values('mother_person_key', logs) }}
     {%- endif %}
 ),
 
@@ -96,5 +96,5 @@ from {{ ref('stg_hospital__births') }} as h
 inner join ranked as r on h.birth_certificate_no = r.birth_certificate_no
 left join {{ ref('stg_reference__villages') }} as v on h.village_code = v.village_code
 {%- if is_incremental() %}
-    where coalesce(h.mother_person_key, '~') in {{ logged_keys('mother_person_key', logs) }}
+    where coalesce(h.mother_person_key, '~') in {{ logged_values('mother_person_key', logs) }}
 {%- endif %}

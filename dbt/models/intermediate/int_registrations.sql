@@ -6,7 +6,7 @@
         materialized='table' if target.type == 'spark' else 'incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_logged_keys('registration_id', ['base_township__births']) }}",
+        pre_hook="{{ delete_logged_values('registration_id', {'base_township__births': ['stg_township__births', 'registration_id']}) }}",
     )
 }}
 
@@ -18,5 +18,5 @@ select
 from {{ ref('stg_township__births') }} as b
 left join {{ ref('stg_reference__villages') }} as v on b.village_code = v.village_code
 {% if is_incremental() %}
-    where coalesce(b.registration_id, '~') in {{ logged_keys('registration_id', ['base_township__births']) }}
+    where coalesce(b.registration_id, '~') in {{ logged_values('registration_id', {'base_township__births': ['stg_township__births', 'registration_id']}) }}
 {% endif %}
