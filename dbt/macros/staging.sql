@@ -7,7 +7,7 @@
     source_name, table_name, record_key, current_state_of=none, current_state_order=none, log_with=none
 ) -%}
 {%- set entity = current_state_of or record_key -%}
-{%- set args = "'" ~ entity ~ "', '" ~ source_name ~ "', '" ~ table_name ~ "', '" ~ (log_with or '') ~ "'" -%}
+{%- set args = "'" ~ entity ~ "', '" ~ (log_with or '') ~ "'" -%}
 {{ config(
     materialized='table' if target.type == 'spark' else 'incremental',
     incremental_strategy='append',
@@ -99,7 +99,7 @@ window deliveries as (partition by {{ record_key }} order by {{ latest_delivery_
     {{ return(api.Relation.create(database=this.database, schema='touched', identifier=model_name)) }}
 {%- endmacro %}
 
-{% macro touched_log(step, entity, source_name, table_name, log_with) -%}
+{% macro touched_log(step, entity, log_with) -%}
     {%- set log = touched_log_relation(this.identifier) -%}
     {%- if log_with == '' or target.type == 'spark' -%}
         select 1
