@@ -247,9 +247,12 @@ class Lake:
         paths = sorted((self.root / "quarantine").rglob("*.parquet"))
         return _read_many(paths) if paths else pl.DataFrame(schema=QUARANTINE_SCHEMA)
 
-    def consolidate(self, ledger: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """One Parquet file each for the whole ledger (``ledger``: read already) and the whole quarantine."""
-        ledger, quarantine = self.ledger() if ledger is None else ledger, self.quarantine()
+    def consolidate(
+        self, ledger: pl.DataFrame | None = None, quarantine: pl.DataFrame | None = None
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """One Parquet file each for the whole ledger and the whole quarantine (each: read already, or None)."""
+        ledger = self.ledger() if ledger is None else ledger
+        quarantine = self.quarantine() if quarantine is None else quarantine
         write_parquet_atomic(ledger, self.ledger_snapshot_path)
         write_parquet_atomic(quarantine, self.quarantine_snapshot_path)
         return ledger, quarantine

@@ -390,5 +390,5 @@ def ingest_landing_zone(
     total = MonthReport()
     for agency in AGENCIES:
         total.add(ingestor.ingest(specs_of(agency), agency_months(sources, lake, agency)))
-    lake.consolidate(seals.read_ledger_and_seal(lake))
+    lake.consolidate(seals.read_ledger_and_seal(lake), seals.read_quarantine(lake))
     return total

@@ -34,6 +34,8 @@ from pathlib import Path
 import polars as pl
 
 from dagster_project import atomic
+from dagster_project.ingest import snapshots
+from dagster_project.ingest.validate import QUARANTINE_SCHEMA
 from dagster_project.lake import LEDGER_SCHEMA, Lake
 from dagster_project.schemas.contract import ExtractSpec
 
@@ -73,23 +75,22 @@ def load(lake: Lake) -> dict[str, dict]:
 
 
 def read_ledger_and_seal(lake: Lake) -> pl.DataFrame:
-    """``Lake.ledger()``, read once, and the seals written again for the months whose ledger files
-    changed since their seal (or that have none); the seals of months gone from the ledger leave."""
-    paths = sorted((lake.root / "ledger").rglob("*.parquet"))
-    if not paths:
+    """``Lake.ledger()`` (only the ledger files changed since the last night read again: snapshots.py),
+    and the seals written again for the months whose ledger files changed since their seal (or that have
+    none); the seals of months gone from the ledger leave."""
+    frame, listed = snapshots.read(lake.root / "ledger", lake.root / "state", "ledger", LEDGER_SCHEMA)
+    if not listed:
         atomic.write_json(store_path(lake), {"version": VERSION, "months": {}})
         return pl.DataFrame(schema=LEDGER_SCHEMA)
-    # what lstat says of each extract's ledger file, taken before the read: a file replaced since is
+    # what lstat said of each extract's ledger file, taken before the read: a file replaced since is
     # another file, whose seal never holds
     files: dict[tuple[str, str], dict[str, list[int] | None]] = defaultdict(dict)  # (extract, month) -> seg
-    for p in paths:
-        if p.parent.name.startswith("month="):
-            try:
-                ident = _identity(p.stat())
-            except OSError:
-                ident = None
-            files[(p.parent.parent.name, p.parent.name.removeprefix("month="))][p.stem] = ident
-    frame = pl.read_parquet([str(p) for p in paths], include_file_paths="_path")
+    for rel, st in listed.items():
+        parts = rel.split("/")
+        if len(parts) == 3 and parts[1].startswith("month="):
+            files[(parts[0], parts[1].removeprefix("month="))][parts[2].removesuffix(".parquet")] = (
+                None if st is None else _identity(st)
+            )
     old = load(lake)
     months: dict[str, dict] = {}
     rows = frame.filter(pl.col("extract").is_not_null() & pl.col("reporting_month").is_not_null())
@@ -112,7 +113,7 @@ def read_ledger_and_seal(lake: Lake) -> pl.DataFrame:
             "code_fingerprint",
             "rows_loaded",
             "rows_quarantined",
-            "_path",
+            snapshots.PATH,
         ).iter_rows():
             segment = os.path.basename(path).removesuffix(".parquet")
             lines.append(_line(extract, source, segment, sha, kfp, rfp, cfp))
@@ -122,7 +123,15 @@ def read_ledger_and_seal(lake: Lake) -> pl.DataFrame:
                 needs.add(f"quarantine/{extract}/month={month}/{segment}.parquet")
         months[key] = {"digest": _digest(lines), "ledger": ledger_files, "needs": sorted(needs)}
     atomic.write_json(store_path(lake), {"version": VERSION, "months": months}, separators=(",", ":"))
-    return frame.drop("_path").sort("source_file", "extract")
+    return frame.drop(snapshots.PATH).sort("source_file", "extract")
+
+
+def read_quarantine(lake: Lake) -> pl.DataFrame:
+    """``Lake.quarantine()``, with only the quarantine files changed since the last night read again."""
+    frame, _listed = snapshots.read(
+        lake.root / "quarantine", lake.root / "state", "quarantine", QUARANTINE_SCHEMA
+    )
+    return frame.drop(snapshots.PATH)
 
 
 def holds(

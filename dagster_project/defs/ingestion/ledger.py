@@ -58,7 +58,7 @@ def ingest_audit(context: dg.AssetExecutionContext, paths: PfpwPaths):
     with paths.writer_lock():
         lake = paths.prepared_lake()
         # read once: the snapshot dbt reads, and the seals of the months it shows in line (ingest/seals.py)
-        ledger, quarantine = lake.consolidate(seals.read_ledger_and_seal(lake))
+        ledger, quarantine = lake.consolidate(seals.read_ledger_and_seal(lake), seals.read_quarantine(lake))
         deliveries = write_delivery_status(lake, ledger)
     data = ledger.filter(pl.col("status") != "ignored")
     rejected = data.filter(pl.col("status") == "rejected").unique(["source_file", "reason"])
