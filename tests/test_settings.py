@@ -142,7 +142,7 @@ def test_defaults_and_values_from_a_given_environment(tmp_path):
     assert default.dagster_home == PROJECT_DIR / ".dagster"
     assert (default.executor, default.ingest_fanout, default.engine) == ("in_process", "auto", "duckdb")
     assert default.workers == (os.cpu_count() or 1)
-    assert (default.duckdb_memory_limit, default.max_row_drop_share) == ("3GB", 0.10)
+    assert (default.duckdb_memory_limit, default.max_row_drop_share) == ("2500MB", 0.10)
     assert (default.max_file_bytes, default.max_workbook_cells) == (256 * 1024 * 1024, 5_000_000)
     assert (default.as_of, default.expect_deliveries_until, default.sensor_interval_seconds) == (
         "",
@@ -175,7 +175,7 @@ def test_defaults_and_values_from_a_given_environment(tmp_path):
         "district-month",
         "spark",
     )
-    assert (given.max_file_bytes, given.max_row_drop_share, given.duckdb_memory_limit) == (4096, 0.3, "3GB")
+    assert (given.max_file_bytes, given.max_row_drop_share, given.duckdb_memory_limit) == (4096, 0.3, "2500MB")
     assert given.sensor_interval_seconds == 5
     assert Settings.from_env({"PFPW_EXECUTOR": "in-process"}).executor == "in_process"
     assert "a key" not in repr(given)  # the key never in a log line
