@@ -20,6 +20,7 @@ import duckdb
 import pytest
 
 from dagster_project.cli import main
+from dagster_project.report import build as report_build
 from dagster_project.report import build_report
 from dagster_project.report.build import OFFLINE as REPORT_OFFLINE
 from dagster_project.report.fmt import num, signed
@@ -256,6 +257,27 @@ def test_a_year_before_the_first_shows_dashes_and_a_year_not_covered_is_refused(
     with contextlib.redirect_stderr(err):
         assert main(["report", "--warehouse", str(warehouse), "--year", str(YEAR - 2)]) == 2
     assert "not a covered year" in err.getvalue()
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="chromium is not installed here (CI installs it: apt-get install chromium)",
+)
+def test_a_page_too_large_to_print_in_bounded_memory_gets_no_pdf_and_says_why(report, tmp_path, monkeypatch):
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    shutil.copy(report["warehouse"] / "serving.duckdb", warehouse / "serving.duckdb")
+    printed = build_report(warehouse)
+    assert printed.pdf is not None and printed.pdf.read_bytes()[:5] == b"%PDF-"
+    # the sample's page (about 0.4 MiB) against a bound below it: Chromium is not started, the old PDF leaves
+    monkeypatch.setattr(report_build, "PDF_MAX_PAGE_BYTES", printed.html.stat().st_size - 1)
+    monkeypatch.setattr(report_build.subprocess, "run", lambda *a, **k: pytest.fail("chromium was started"))
+    bounded = build_report(warehouse)
+    assert bounded.pdf is None and not (warehouse / "report" / "report.pdf").exists()
+    assert any(n.startswith("no PDF: the page is 0.4 MiB, above the 0 MiB") for n in bounded.notes), (
+        bounded.notes
+    )
+    assert bounded.html.is_file()
 
 
 def test_pfpw_report_on_a_folder_without_a_publication_exits_2(tmp_path, capsys):

@@ -17,6 +17,9 @@ from dagster_project.report.page import render_page
 from dagster_project.state import code_digest
 
 PDF_TIMEOUT_S = 180
+# Chromium's memory grows with the page it prints (about 160 times its size: 5.2 GB for the 32 MiB page of a
+# province's 90 districts; by that ratio 2.6 GB at 16 MiB): a larger page gets no PDF, and a note that says why
+PDF_MAX_PAGE_BYTES = 16 * 2**20
 # what the page in report/ was built from (the publication, the code, the year): a report run for the same
 # publication and code reuses the page instead of rendering and printing it again
 STAMP = ".built_from.json"
@@ -167,6 +170,14 @@ def print_pdf(page: Path, target: Path) -> tuple[Path | None, str]:
     if browser is None:
         target.unlink(missing_ok=True)
         return None, "no PDF: chromium is not on PATH (Debian: apt-get install chromium fonts-noto-cjk)"
+    size = page.stat().st_size
+    if size > PDF_MAX_PAGE_BYTES:
+        target.unlink(missing_ok=True)
+        return None, (
+            f"no PDF: the page is {size / 2**20:.1f} MiB, above the {PDF_MAX_PAGE_BYTES / 2**20:.0f} MiB "
+            "Chromium prints within bounded memory (its memory grows with the page: a province's 32 MiB page "
+            "took 5.2 GB); print the districts needed from index.html in a browser"
+        )
     tmp = atomic.temporary(target)
     with tempfile.TemporaryDirectory(prefix="pfpw-report-chromium-") as profile:
         args = [
