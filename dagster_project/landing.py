@@ -73,6 +73,10 @@ def name_problem(name: str) -> str | None:
 
 def escaped(name: str) -> str:
     """A name as it can be printed and stored: undecodable bytes as ``\\xNN``, control characters escaped."""
+    if (
+        name.isascii() and name.isprintable()
+    ):  # the common case, as it is (ASCII's controls are not printable)
+        return name
     raw = os.fsencode(name).decode("utf-8", errors="backslashreplace")
     out = []
     for ch in raw:
@@ -96,6 +100,9 @@ class Odd:
 @dataclass
 class Inventory:
     files: list[Path] = field(default_factory=list)  # regular files with acceptable names, sorted
+    rels: list[str] = field(
+        default_factory=list
+    )  # each file's path under the landing zone (POSIX), in that order
     odd: list[Odd] = field(default_factory=list)  # everything else worth listing, sorted by rel
 
 
@@ -104,15 +111,15 @@ def scan(sources: Path) -> Inventory:
     inv = Inventory()
     if not sources.is_dir():
         return inv
-    _walk(Path(sources), "", inv)
-    inv.files.sort()
+    _walk(Path(sources), "", inv)  # files in sorted path order (Path's, component by component)
     inv.odd.sort(key=lambda o: o.rel)
     return inv
 
 
 def _walk(folder: Path, prefix: str, inv: Inventory) -> None:
     try:
-        entries = list(os.scandir(folder))
+        # depth-first in name order: the files come out sorted as paths are, with no sort of 275,000 paths after
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
         inv.odd.append(Odd(prefix.rstrip("/") or ".", "directory", f"cannot be listed ({exc.strerror})", 0.0))
         return
@@ -133,6 +140,7 @@ def _walk(folder: Path, prefix: str, inv: Inventory) -> None:
             _walk(folder / name, rel + "/", inv)
         elif kind == "file":
             inv.files.append(folder / name)
+            inv.rels.append(rel)
         else:
             inv.odd.append(Odd(rel, kind, NOT_REGULAR[kind], st.st_mtime))
 

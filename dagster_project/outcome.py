@@ -119,6 +119,7 @@ def summarise(
     published: dict | None,
 ) -> Outcome:
     from dagster_project.defs.audits.checks import failed_expectations
+    from dagster_project.ingest import snapshots
     from dagster_project.lake import Lake
 
     out = Outcome(success=result.success, run_id=result.run_id, nothing_new_since=published)
@@ -153,7 +154,7 @@ def summarise(
     if published:  # nothing new: the run only recorded the state
         out.success = result.success
         return out
-    ledger = Lake(warehouse).ledger()
+    ledger = snapshots.ledger(Lake(warehouse))  # the files changed since the ledger step read again, if any
     if ledger.height:
         data = ledger.filter(ledger["status"] != "ignored")
         files = data.unique("source_file")

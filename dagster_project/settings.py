@@ -40,7 +40,8 @@ ENGINE_VAR = "PFPW_ENGINE"
 ENGINES = ("duckdb", "spark")
 AS_OF_VAR = "PFPW_AS_OF"
 DELIVERIES_UNTIL_VAR = "PFPW_EXPECT_DELIVERIES_UNTIL"
-DUCKDB_MEMORY_LIMIT = "2500MB"  # a province's ten years build within it (DuckDB spills beyond), its processes under 4 GiB
+# a province's ten years build within it (DuckDB spills beyond), and its processes stay under 4 GiB
+DUCKDB_MEMORY_LIMIT = "2500MB"
 README_BEGIN, README_END = "<!-- settings:begin -->", "<!-- settings:end -->"
 
 

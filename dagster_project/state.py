@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from dagster_project import atomic, landing, settings
 from dagster_project.digests import for_warehouse
@@ -38,9 +38,10 @@ def landing_files(sources: Path) -> list[Path]:
     return landing.scan(sources).files
 
 
-def _part_of(rel: PurePosixPath) -> str:
-    top = rel.parts[0] if len(rel.parts) > 1 else "."
-    if rel.parts == ("reference", TARGETS_FILE):  # not ingestion reference data: a part of its own
+def _part_of(rel: str) -> str:
+    parts = rel.split("/")
+    top = parts[0] if len(parts) > 1 else "."
+    if parts == ["reference", TARGETS_FILE]:  # not ingestion reference data: a part of its own
         return TARGETS_PART
     if top in AGENCIES or top == "reference":
         return top
@@ -64,10 +65,9 @@ def landing_parts(sources: Path, warehouse: Path | None = None) -> tuple[dict[st
     files = inventory.files
     digests = for_warehouse(sources, warehouse)
     digests.seen, hashed_before = set(), digests.hashed  # a look at the whole landing zone
-    for p in files:
-        rel = PurePosixPath(p.relative_to(sources).as_posix())
+    for p, rel in zip(files, inventory.rels, strict=True):
         try:
-            digest = digests.sha256(p, str(rel))
+            digest = digests.sha256(p, rel)
         except OSError as exc:  # swapped for a link or a FIFO since the listing, or gone
             digest = f"unreadable: {exc}"
         hashes.setdefault(_part_of(rel), hashlib.sha256()).update(f"{rel}\0{digest}\n".encode())

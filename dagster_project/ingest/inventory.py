@@ -83,19 +83,18 @@ def _ignored(sources: Path) -> list[tuple[str, str, landing.Odd | None]]:
     inventory = landing.scan(sources)
     found: list[tuple[str, str, landing.Odd | None]] = []
     found += [(odd.rel, odd.reason, odd) for odd in inventory.odd]  # never opened
-    for path in inventory.files:
-        rel = path.relative_to(sources)
-        parts = rel.parts
+    for path, rel in zip(inventory.files, inventory.rels, strict=True):
+        parts = rel.split("/")
         if parts[0] == "reference":
             named = path.stem in REFERENCE_TABLES and path.suffix == ".csv" or path.name == TARGETS_FILE
             if len(parts) != 2 or not named:
-                found.append((rel.as_posix(), "not a reference table of the contract", None))
+                found.append((rel, "not a reference table of the contract", None))
         elif parts[0] not in AGENCIES:
-            found.append((rel.as_posix(), f"unknown folder {parts[0]}/", None))
+            found.append((rel, f"unknown folder {parts[0]}/", None))
         elif len(parts) != 3 or not MONTH_RE.fullmatch(parts[1]):
-            found.append((rel.as_posix(), f"not in a {parts[0]}/<YYYY-MM>/ month folder", None))
+            found.append((rel, f"not in a {parts[0]}/<YYYY-MM>/ month folder", None))
         elif not extract_for_file(parts[0], parts[2]):
-            found.append((rel.as_posix(), f"not a file name the contract names for {parts[0]}/", None))
+            found.append((rel, f"not a file name the contract names for {parts[0]}/", None))
     # a folder where a delivery belongs (township/2012-03/331003001.xlsx/), even empty: never a delivery
     for agency in AGENCIES:
         for month in landing_months(sources, (agency,)):

@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 import polars as pl
 
 from dagster_project import atomic
-from dagster_project.lake import write_parquet_atomic
+from dagster_project.lake import LEDGER_SCHEMA, Lake, write_parquet_atomic
 
 VERSION = 1
 PATH = "_segment_file"  # the column of the kept rows naming their file (relative to the area's folder)
@@ -81,10 +81,11 @@ def _schema_id(schema: dict) -> str:
 
 
 def read(
-    folder: Path, state: Path, area: str, schema: dict
+    folder: Path, state: Path, area: str, schema: dict, save: bool = True
 ) -> tuple[pl.DataFrame, dict[str, os.stat_result | None]]:
     """Every row of the segment files under ``folder`` with the column ``PATH`` naming its file, in the
-    order of one read of the files in sorted path order; and the files' ``lstat`` as listed."""
+    order of one read of the files in sorted path order; and the files' ``lstat`` as listed. ``save``: the
+    rows kept for the next read (the ledger step's, under the warehouse's writer lock); False: read only."""
     files = listing(folder)
     kept = _load(state, area, schema)
     old_rows, known = kept if kept is not None else (None, {})
@@ -107,8 +108,16 @@ def read(
         )
     else:
         frame = pl.DataFrame(schema={**schema, PATH: pl.String})
-    _save(state, area, schema, frame, {rel: _identity(st) for rel, st in files.items() if st is not None})
+    if save:
+        _save(state, area, schema, frame, {rel: _identity(st) for rel, st in files.items() if st is not None})
     return frame, files
+
+
+def ledger(lake: Lake) -> pl.DataFrame:
+    """``Lake.ledger()``, read from the rows the last ledger step kept and the ledger files changed since;
+    nothing is written (a run's summary, after its steps)."""
+    frame, _listed = read(lake.root / "ledger", lake.root / "state", "ledger", LEDGER_SCHEMA, save=False)
+    return frame.drop(PATH).sort("source_file", "extract")
 
 
 def _read_files(folder: Path, rels: list[str]) -> pl.DataFrame:
