@@ -175,7 +175,11 @@ def test_defaults_and_values_from_a_given_environment(tmp_path):
         "district-month",
         "spark",
     )
-    assert (given.max_file_bytes, given.max_row_drop_share, given.duckdb_memory_limit) == (4096, 0.3, "2500MB")
+    assert (given.max_file_bytes, given.max_row_drop_share, given.duckdb_memory_limit) == (
+        4096,
+        0.3,
+        "2500MB",
+    )
     assert given.sensor_interval_seconds == 5
     assert Settings.from_env({"PFPW_EXECUTOR": "in-process"}).executor == "in_process"
     assert "a key" not in repr(given)  # the key never in a log line
