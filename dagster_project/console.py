@@ -126,7 +126,9 @@ class Stage:
             )
         if kind == "report":
             m = dict(self.materializations[0][1]) if self.materializations else {}
-            pdf = "a PDF beside it" if str(m.get("pdf", "")).endswith(".pdf") else "no PDF (no Chromium)"
+            pdf = str(m.get("pdf", ""))
+            # the report's note without its advice (the run's log has it whole): no Chromium, a page too large, …
+            pdf = "a PDF beside it" if pdf.endswith(".pdf") else (pdf.split(" (")[0][:160] or "no PDF")
             return f"report/index.html for {m.get('report_year', '?')}, {pdf}" if m else "no report"
         return f"{self.steps} step(s)"
 

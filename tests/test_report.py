@@ -20,6 +20,7 @@ import duckdb
 import pytest
 
 from dagster_project.cli import main
+from dagster_project.console import Stage
 from dagster_project.report import build as report_build
 from dagster_project.report import build_report
 from dagster_project.report.build import OFFLINE as REPORT_OFFLINE
@@ -278,6 +279,14 @@ def test_a_page_too_large_to_print_in_bounded_memory_gets_no_pdf_and_says_why(re
         bounded.notes
     )
     assert bounded.html.is_file()
+    # what `pfpw run` prints of the report's run: the note, not a missing Chromium
+    stage = Stage(
+        "report", materializations=[("report", {"report_year": YEAR, "pdf": "; ".join(bounded.notes)})]
+    )
+    assert stage.describe() == (
+        f"report/index.html for {YEAR}, no PDF: the page is 0.4 MiB, above the 0 MiB Chromium prints within "
+        "bounded memory"
+    )
 
 
 def test_pfpw_report_on_a_folder_without_a_publication_exits_2(tmp_path, capsys):
