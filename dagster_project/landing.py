@@ -73,9 +73,8 @@ def name_problem(name: str) -> str | None:
 
 def escaped(name: str) -> str:
     """A name as it can be printed and stored: undecodable bytes as ``\\xNN``, control characters escaped."""
-    if (
-        name.isascii() and name.isprintable()
-    ):  # the common case, as it is (ASCII's controls are not printable)
+    # the common case, as it is (ASCII's control characters are not printable)
+    if name.isascii() and name.isprintable():
         return name
     raw = os.fsencode(name).decode("utf-8", errors="backslashreplace")
     out = []
@@ -100,9 +99,8 @@ class Odd:
 @dataclass
 class Inventory:
     files: list[Path] = field(default_factory=list)  # regular files with acceptable names, sorted
-    rels: list[str] = field(
-        default_factory=list
-    )  # each file's path under the landing zone (POSIX), in that order
+    # each file's path under the landing zone (POSIX), in the order of ``files``
+    rels: list[str] = field(default_factory=list)
     odd: list[Odd] = field(default_factory=list)  # everything else worth listing, sorted by rel
 
 
