@@ -43,10 +43,6 @@ STORE = "ledger_seals.json"
 VERSION = 1
 
 
-def _identity(st: os.stat_result) -> list[int]:
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
-
-
 def _digest(lines: Iterable[str]) -> str:
     h = hashlib.sha256()
     for line in sorted(lines):
@@ -89,7 +85,7 @@ def read_ledger_and_seal(lake: Lake) -> pl.DataFrame:
         parts = rel.split("/")
         if len(parts) == 3 and parts[1].startswith("month="):
             files[(parts[0], parts[1].removeprefix("month="))][parts[2].removesuffix(".parquet")] = (
-                None if st is None else _identity(st)
+                None if st is None else snapshots.identity(st)
             )
     old = load(lake)
     months: dict[str, dict] = {}
@@ -168,7 +164,7 @@ def holds(
         for entry in entries:
             if entry.name.endswith(".parquet"):
                 try:
-                    found[f"{spec.name}/{entry.name.removesuffix('.parquet')}"] = _identity(
+                    found[f"{spec.name}/{entry.name.removesuffix('.parquet')}"] = snapshots.identity(
                         entry.stat(follow_symlinks=False)
                     )
                 except OSError:

@@ -31,7 +31,8 @@ VERSION = 1
 PATH = "_segment_file"  # the column of the kept rows naming their file (relative to the area's folder)
 
 
-def _identity(st: os.stat_result) -> list[int]:
+def identity(st: os.stat_result) -> list[int]:
+    """What says a warehouse file is the one seen before (they are only ever replaced whole, by a new file)."""
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
@@ -79,7 +80,7 @@ def _load(state: Path, area: str, schema: dict) -> tuple[pl.DataFrame, dict[str,
             or meta.get("schema") != _schema_id(schema)
         ):
             return None
-        if meta.get("rows") != _identity(rows_path.lstat()):
+        if meta.get("rows") != identity(rows_path.lstat()):
             return None  # not the rows file the JSON was written for
         files = meta.get("files")
         frame = pl.read_parquet(rows_path)
@@ -103,7 +104,7 @@ def read(
     files = listing(folder)
     kept = _load(state, area, schema)
     old_rows, known = kept if kept is not None else (None, {})
-    same = [rel for rel, st in files.items() if st is not None and known.get(rel) == _identity(st)]
+    same = [rel for rel, st in files.items() if st is not None and known.get(rel) == identity(st)]
     fresh = sorted(set(files) - set(same))
     parts = []
     if old_rows is not None and same:
@@ -123,7 +124,7 @@ def read(
     else:
         frame = pl.DataFrame(schema={**schema, PATH: pl.String})
     if save:
-        _save(state, area, schema, frame, {rel: _identity(st) for rel, st in files.items() if st is not None})
+        _save(state, area, schema, frame, {rel: identity(st) for rel, st in files.items() if st is not None})
     return frame, files
 
 
@@ -145,7 +146,7 @@ def _save(state: Path, area: str, schema: dict, frame: pl.DataFrame, files: dict
     meta = {
         "version": VERSION,
         "schema": _schema_id(schema),
-        "rows": _identity(rows_path.lstat()),
+        "rows": identity(rows_path.lstat()),
         "files": files,
     }
     atomic.write_json(meta_path, meta, separators=(",", ":"))
