@@ -25,7 +25,9 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --locked
+	@# --compile-bytecode: every process (pfpw, dbt, a step's) imports compiled modules, also where
+	@# PYTHONDONTWRITEBYTECODE is set or the venv is read-only (here: 2.4 s instead of 5.4 s to import GX)
+	$(UV) sync --locked --compile-bytecode
 	@mkdir -p $(DAGSTER_HOME) && cp -n deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
 	@# the dbt manifest the definitions are built from, prepared here (dagster-dbt's "prepare" step)
 	$(BIN)/python -m dagster_project.defs.dbt.project
@@ -142,7 +144,7 @@ spark-install: $(SPARK_VENV)/.installed  ## dbt-spark and pyspark in .spark-venv
 
 $(SPARK_VENV)/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	UV_PROJECT_ENVIRONMENT=$(SPARK_VENV) $(UV) sync --locked --only-group spark --no-install-project
+	UV_PROJECT_ENVIRONMENT=$(SPARK_VENV) $(UV) sync --locked --compile-bytecode --only-group spark --no-install-project
 	@command -v java >/dev/null 2>&1 || [ -n "$$JAVA_HOME" ] || echo "make spark-install: Spark needs Java 17 (no java on PATH)" >&2
 	@touch $@
 

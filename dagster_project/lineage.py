@@ -31,7 +31,7 @@ from typing import Any
 
 import duckdb
 
-from dagster_project import atomic
+from dagster_project import atomic, duckrows
 
 log = logging.getLogger(__name__)
 
@@ -375,9 +375,6 @@ def write_table(database: Path, table_rows: list[tuple]) -> None:
             + ", ".join(f"{c} varchar" for c in TABLE_COLUMNS)
             + ")"
         )
-        if table_rows:
-            con.executemany(
-                f"insert into audit.column_lineage values ({', '.join('?' * len(TABLE_COLUMNS))})", table_rows
-            )
+        duckrows.insert_rows(con, "audit.column_lineage", table_rows)
     finally:
         con.close()

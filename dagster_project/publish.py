@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project import atomic, settings
+from dagster_project import atomic, duckrows, settings
 from dagster_project.failpoints import failpoint
 from dagster_project.lake import Lake
 from dagster_project.pii import name_fingerprint
@@ -150,8 +150,9 @@ def publish(
         _write_publication(con, "serving", run_id, now)
         _write_publication(con, "team", run_id, now)
         con.execute("create table serving.audit.mart_row_counts (mart varchar, row_count bigint)")
-        con.executemany(
-            "insert into serving.audit.mart_row_counts values (?, ?)",
+        duckrows.insert_rows(
+            con,
+            "serving.audit.mart_row_counts",
             [[t.split(".", 1)[1], n] for t, n in tables.items() if t.startswith("marts.")],
         )
         con.execute(
@@ -164,18 +165,15 @@ def publish(
             previous = con.execute("select * from previous.audit.audit_results").fetchall()
             con.execute("detach previous")
             carried = [r for r in previous if (r[1], r[2]) not in evaluated]
-            if carried:
-                con.executemany(
-                    "insert into serving.audit.audit_results values (?, ?, ?, ?, ?, ?, ?)", carried
-                )
-        if audit_results:
-            con.executemany(
-                "insert into serving.audit.audit_results values (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [run_id, r["asset"], r["check"], r["passed"], r["severity"], r.get("failed", []), now]
-                    for r in audit_results
-                ],
-            )
+            duckrows.insert_rows(con, "serving.audit.audit_results", carried)
+        duckrows.insert_rows(
+            con,
+            "serving.audit.audit_results",
+            [
+                [run_id, r["asset"], r["check"], r["passed"], r["severity"], r.get("failed", []), now]
+                for r in audit_results
+            ],
+        )
         con.execute("detach wh")
         fingerprints = Lake(warehouse).name_fingerprints()
         found = privacy_scan(con, "serving", fingerprints, key) + privacy_scan(con, "team", fingerprints, key)
