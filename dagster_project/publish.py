@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,8 +176,12 @@ def publish(
             ],
         )
         con.execute("detach wh")
-        fingerprints = Lake(warehouse).name_fingerprints()
-        found = privacy_scan(con, "serving", fingerprints, key) + privacy_scan(con, "team", fingerprints, key)
+        lake = Lake(warehouse)
+
+        def known(candidates: set[str]) -> set[str]:
+            return lake.known_name_fingerprints(con, candidates)
+
+        found = privacy_scan(con, "serving", known, key) + privacy_scan(con, "team", known, key)
         person_level = [
             t for t in tables if t.split(".", 1)[1] in set(TEAM_AUDIT_TABLES) - set(SERVED_AUDIT_TABLES)
         ]
@@ -258,10 +263,12 @@ def export_parquet(warehouse: Path, served: Path) -> list[Path]:
 
 
 def privacy_scan(
-    con: duckdb.DuckDBPyConnection, catalog: str, name_fingerprints: set[str], key: bytes
+    con: duckdb.DuckDBPyConnection, catalog: str, known_names: Callable[[set[str]], set[str]], key: bytes
 ) -> list[str]:
     """Every text column of every table: identity-number patterns, and the names ingestion fingerprinted.
 
+    ``known_names``: of the fingerprints of the runs of Chinese characters found (every 2 to 4
+    characters of them), those of a name ingestion saw (``Lake.known_name_fingerprints``).
     A finding names the table, the column and the rows (their position in the table, 1-based, and
     their key columns where the table has them), never the value found."""
     found = []
@@ -270,6 +277,7 @@ def privacy_scan(
         "where table_catalog = ? and data_type in ('VARCHAR', 'VARCHAR[]') order by 1, 2, 3",
         [catalog],
     ).fetchall()
+    fingerprinted: dict[tuple[str, str, str], set[str]] = {}
     for schema, table, column, data_type in columns:
         ref = f'{catalog}."{schema}"."{table}"'
         col = f'"{column}"'
@@ -283,19 +291,22 @@ def privacy_scan(
                 f"table {schema}.{table} ({catalog}), column {column}: {hits} value(s) shaped like "
                 f"an identity number (not shown), at {rows}"
             )
-        if name_fingerprints:
-            runs = {
-                run
-                for (value,) in con.execute(
-                    f"select distinct {text} from {ref} where regexp_matches({text}, '[\\x{{4e00}}-\\x{{9fff}}]{{2,}}')"
-                ).fetchall()
-                if value
-                for run in CJK_RUN.findall(value)
-            }
-            pieces = {r[i : i + n] for r in runs for n in (2, 3, 4) for i in range(len(r) - n + 1)}
-            leaked = sum(1 for p in pieces if name_fingerprint(p, key) in name_fingerprints)
-            if leaked:
-                found.append(f"{schema}.{table}.{column}: {leaked} known personal name(s)")
+        runs = {
+            run
+            for (value,) in con.execute(
+                f"select distinct {text} from {ref} where regexp_matches({text}, '[\\x{{4e00}}-\\x{{9fff}}]{{2,}}')"
+            ).fetchall()
+            if value
+            for run in CJK_RUN.findall(value)
+        }
+        pieces = {r[i : i + n] for r in runs for n in (2, 3, 4) for i in range(len(r) - n + 1)}
+        if pieces:
+            fingerprinted[(schema, table, column)] = {name_fingerprint(p, key) for p in pieces}
+    known = known_names(set().union(*fingerprinted.values())) if fingerprinted else set()
+    for (schema, table, column), fingerprints in fingerprinted.items():
+        leaked = len(fingerprints & known)
+        if leaked:
+            found.append(f"{schema}.{table}.{column}: {leaked} known personal name(s)")
     return found
 
 
