@@ -174,8 +174,8 @@ def _card(r: dict, name: str) -> dict:
 def targets(served: Served, district: str, year: int, month: int) -> dict | None:
     """The scorecards of the month: the district's townships (each with its targets), the district's own
     targets, and the districts of its city; None when the target marts hold none of them."""
-    cards = [r for r in served.marts.get(SCORECARD, []) if (r["year"], r["month"]) == (year, month)]
-    goals = [r for r in served.marts.get(ATTAINMENT, []) if (r["year"], r["month"]) == (year, month)]
+    cards = served.rows(SCORECARD, year=year, month=month)
+    goals = served.rows(ATTAINMENT, year=year, month=month)
     names = {
         r["township_code"]: r["township_name"]
         for r in served.rows(TOWNSHIPS, district, year)
@@ -239,7 +239,7 @@ def quarters(rows: list[dict]) -> list[dict]:
 
 def section(served: Served, district: str, year: int, figure: Callable[[Chart], dict]) -> dict:
     """The template's context of the district's 月督查 section (``figure`` registers a chart on the page)."""
-    if POPULATION not in served.marts:
+    if POPULATION not in served.tables:
         return {"month": None, "reason": f"本发布没有月度集市（marts.{POPULATION}）。"}
     found = month_of(served, district, year)
     if found is None:
@@ -259,8 +259,8 @@ def section(served: Served, district: str, year: int, figure: Callable[[Chart], 
         filing_target = next(
             (
                 r
-                for r in served.marts.get(ATTAINMENT, [])
-                if (r["year"], r["month"], r["area_code"], r["indicator"]) == (y, m, district, "filing_rate")
+                for r in served.rows(ATTAINMENT, year=y, month=m)
+                if (r["area_code"], r["indicator"]) == (district, "filing_rate")
             ),
             None,
         )
