@@ -181,7 +181,7 @@ def publish(
         def known(candidates: set[str]) -> set[str]:
             return lake.known_name_fingerprints(con, candidates)
 
-        found = privacy_scan(con, "serving", known, key) + privacy_scan(con, "team", known, key)
+        found = privacy_scan(con, ("serving", "team"), known, key)
         person_level = [
             t for t in tables if t.split(".", 1)[1] in set(TEAM_AUDIT_TABLES) - set(SERVED_AUDIT_TABLES)
         ]
@@ -263,22 +263,31 @@ def export_parquet(warehouse: Path, served: Path) -> list[Path]:
 
 
 def privacy_scan(
-    con: duckdb.DuckDBPyConnection, catalog: str, known_names: Callable[[set[str]], set[str]], key: bytes
+    con: duckdb.DuckDBPyConnection,
+    catalogs: str | tuple[str, ...],
+    known_names: Callable[[set[str]], set[str]],
+    key: bytes,
 ) -> list[str]:
-    """Every text column of every table: identity-number patterns, and the names ingestion fingerprinted.
+    """Every text column of every table of the catalogs: identity-number patterns, and the names ingestion
+    fingerprinted (asked of ``known_names`` once for all the catalogs: it reads every fingerprint file).
 
     ``known_names``: of the fingerprints of the runs of Chinese characters found (every 2 to 4
     characters of them), those of a name ingestion saw (``Lake.known_name_fingerprints``).
     A finding names the table, the column and the rows (their position in the table, 1-based, and
     their key columns where the table has them), never the value found."""
     found = []
-    columns = con.execute(
-        "select table_schema, table_name, column_name, data_type from information_schema.columns "
-        "where table_catalog = ? and data_type in ('VARCHAR', 'VARCHAR[]') order by 1, 2, 3",
-        [catalog],
-    ).fetchall()
-    fingerprinted: dict[tuple[str, str, str], set[str]] = {}
-    for schema, table, column, data_type in columns:
+    catalogs = (catalogs,) if isinstance(catalogs, str) else catalogs
+    columns = [
+        (catalog, *row)
+        for catalog in catalogs
+        for row in con.execute(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns "
+            "where table_catalog = ? and data_type in ('VARCHAR', 'VARCHAR[]') order by 1, 2, 3",
+            [catalog],
+        ).fetchall()
+    ]
+    fingerprinted: dict[tuple[str, str, str, str], set[str]] = {}
+    for catalog, schema, table, column, data_type in columns:
         ref = f'{catalog}."{schema}"."{table}"'
         col = f'"{column}"'
         text = f"array_to_string({col}, ' ')" if data_type == "VARCHAR[]" else col
@@ -301,12 +310,12 @@ def privacy_scan(
         }
         pieces = {r[i : i + n] for r in runs for n in (2, 3, 4) for i in range(len(r) - n + 1)}
         if pieces:
-            fingerprinted[(schema, table, column)] = {name_fingerprint(p, key) for p in pieces}
+            fingerprinted[(catalog, schema, table, column)] = {name_fingerprint(p, key) for p in pieces}
     known = known_names(set().union(*fingerprinted.values())) if fingerprinted else set()
-    for (schema, table, column), fingerprints in fingerprinted.items():
+    for (catalog, schema, table, column), fingerprints in fingerprinted.items():
         leaked = len(fingerprints & known)
         if leaked:
-            found.append(f"{schema}.{table}.{column}: {leaked} known personal name(s)")
+            found.append(f"{schema}.{table}.{column} ({catalog}): {leaked} known personal name(s)")
     return found
 
 
