@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import duckdb
 import pyarrow as pa
 
-_names = (f"pfpw_rows_{n}" for n in itertools.count())
+_serial = itertools.count()  # next() of a count is atomic: no two inserts share a name, threads or not
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Sequence[object]]) -> None:
@@ -25,7 +25,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Seque
     if any(len(row) != width for row in rows):
         raise ValueError(f"rows of different widths for {table}")
     frame = pa.table({f"c{i}": pa.array([row[i] for row in rows]) for i in range(width)})
-    name = next(_names)
+    name = f"pfpw_rows_{next(_serial)}"
     con.register(name, frame)
     try:
         con.execute(f"insert into {table} select * from {name}")
