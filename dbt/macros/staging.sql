@@ -17,9 +17,10 @@
         "{{ touched_log('create', " ~ args ~ ") }}",
         "{{ touched_log('clear', " ~ args ~ ") }}",
         "{{ touched_log('fill', " ~ args ~ ") }}",
+        "{{ keep_touched_rows('" ~ entity ~ "', '" ~ source_name ~ "', '" ~ table_name ~ "') }}",
         "{{ delete_touched_entities('" ~ entity ~ "') }}",
     ],
-    post_hook="{{ drop_touched_entities() }}",
+    post_hook=["{{ drop_touched_entities() }}", "{{ drop_kept_rows() }}"],
 ) }}
 select
     *,
@@ -33,10 +34,20 @@ select
         partition by {{ current_state_of }} order by {{ current_state_order }}
     ) = 1 as is_current
     {%- endif %}
-from {{ source(source_name, table_name) }} as delivered
 {%- if is_incremental() %}
-{#- qualified, so that the column lineage (lineage.py) resolves it without the touched table's columns #}
-where delivered.{{ entity }} in (select touched.{{ entity }} from {{ touched_relation() }} as touched)
+{#- the touched entities' rows: the lake's of the months the night rewrote, the table's own of every other month
+    (kept by the pre-hook: those months' files did not change). Qualified, so that the column lineage (lineage.py)
+    resolves them without the touched and kept tables' columns, and gives the full build's (the lake's). #}
+from (
+    select * from {{ source(source_name, table_name) }} as lake
+    where {{ in_changed_months('lake.reporting_month', source_name ~ '_' ~ table_name) }}
+        and lake.{{ entity }} in (select touched.{{ entity }} from {{ touched_relation() }} as touched)
+    union all
+    select {% for column in delivered_columns() %}kept.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+    from {{ kept_relation() }} as kept
+) as delivered
+{%- else %}
+from {{ source(source_name, table_name) }} as delivered
 {%- endif %}
 window deliveries as (partition by {{ record_key }} order by {{ latest_delivery_order() }})
 {%- endmacro %}
@@ -45,7 +56,8 @@ window deliveries as (partition by {{ record_key }} order by {{ latest_delivery_
 {#- Incremental by entity (dbt/macros/incremental.sql says when a night is incremental): the entities a night
     touched are those with a row in a month it rewrote, in the lake now or in the table before (a withdrawn month's
     rows leave their entities' ranking). Those entities' rows leave the table and are ranked again over every month
-    of the lake; the ranking is partitioned by entity (a record key lies within its entity), so every other row is
+    (the lake's rows of the months the night rewrote, the table's own of the others: keep_touched_rows); the
+    ranking is partitioned by entity (a record key lies within its entity), so every other row is
     what a full build gives it. The touched entities are kept in a table beside the model for the run (not a temporary
     table: the hooks and the model's statement need not share one connection) and dropped after it. -#}
 {% macro touched_relation() -%}
@@ -70,6 +82,39 @@ window deliveries as (partition by {{ record_key }} order by {{ latest_delivery_
 {% macro delete_touched_entities(entity) -%}
     {%- if is_incremental() -%}
         delete from {{ this }} where {{ entity }} in (select {{ entity }} from {{ touched_relation() }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The touched entities' rows of the months the night did not rewrite, as the table holds them (their files did
+    not change since the table was built from them: the lake is not read for them, a scan of every month that
+    grew with the history). Kept for the model's statement before the entities' rows leave the table. The table's
+    rows are those of the last build that committed: the hooks and the statement are one transaction. -#}
+{% macro kept_relation() -%}
+    {{ return(api.Relation.create(database=this.database, schema=this.schema, identifier=this.identifier ~ '__kept')) }}
+{%- endmacro %}
+
+{#- the table's delivered columns, in its order (the lake's): all but the ranking's four (delivery_ranking) -#}
+{% macro delivered_columns() -%}
+    {%- set ranking = ['delivery_rank', 'current_file', 'current_row', 'is_current'] -%}
+    {{ return(adapter.get_columns_in_relation(this) | map(attribute='name') | reject('in', ranking) | list) }}
+{%- endmacro %}
+
+{% macro keep_touched_rows(entity, source_name, table_name) -%}
+    {%- if is_incremental() -%}
+        create or replace table {{ kept_relation() }} as
+        select {{ delivered_columns() | join(', ') }} from {{ this }} as kept
+        where kept.{{ entity }} in (select touched.{{ entity }} from {{ touched_relation() }} as touched)
+            and not ({{ in_changed_months('kept.reporting_month', source_name ~ '_' ~ table_name) }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro drop_kept_rows() -%}
+    {%- if target.type != 'spark' -%}
+        drop table if exists {{ kept_relation() }}
     {%- else -%}
         select 1
     {%- endif -%}
