@@ -20,7 +20,7 @@
         "{{ keep_touched_rows('" ~ entity ~ "', '" ~ source_name ~ "', '" ~ table_name ~ "') }}",
         "{{ delete_touched_entities('" ~ entity ~ "') }}",
     ],
-    post_hook=["{{ drop_touched_entities() }}", "{{ drop_kept_rows() }}"],
+    post_hook=["{{ drop_beside(touched_relation()) }}", "{{ drop_beside(kept_relation()) }}"],
 ) }}
 select
     *,
@@ -112,18 +112,11 @@ window deliveries as (partition by {{ record_key }} order by {{ latest_delivery_
     {%- endif -%}
 {%- endmacro %}
 
-{% macro drop_kept_rows() -%}
+{#- post-hook: a table beside the model (the touched entities, the kept rows) dropped after every build, not only
+    incremental ones: a full build also removes what a failed night left -#}
+{% macro drop_beside(relation) -%}
     {%- if target.type != 'spark' -%}
-        drop table if exists {{ kept_relation() }}
-    {%- else -%}
-        select 1
-    {%- endif -%}
-{%- endmacro %}
-
-{#- after every build, not only incremental ones: a full build also removes what a failed night left -#}
-{% macro drop_touched_entities() -%}
-    {%- if target.type != 'spark' -%}
-        drop table if exists {{ touched_relation() }}
+        drop table if exists {{ relation }}
     {%- else -%}
         select 1
     {%- endif -%}
