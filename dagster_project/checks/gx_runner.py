@@ -129,11 +129,23 @@ class GxRunner:
         )
         if not self._pending:
             self._docs_since = time.time_ns()
-        result = checkpoint.run(batch_parameters={"dataframe": df})
+        try:
+            result = checkpoint.run(batch_parameters={"dataframe": df})
+        finally:
+            self.release_batches()
         self._pending += [*result.run_results.keys(), ExpectationSuiteIdentifier(name=name)]
         results = [r for vr in result.run_results.values() for r in vr.results]
         failed = [_describe(r) for r in results if not r.success]
         return SuiteOutcome(name, bool(result.success), len(results), failed)
+
+    def release_batches(self) -> None:
+        """Let go of the DataFrames validated so far. GX's execution engine, kept by the datasource of this
+        runner (one per warehouse and process), caches every batch it loads with its data: without this,
+        each mart audited stayed in memory until the process ended, carried by the publication (a night's peak)
+        and the report's run after it, and growing with the history (tests/test_night_memory.py)."""
+        manager = self.source.get_execution_engine().batch_manager
+        manager.reset_batch_cache()
+        manager.batch_data_cache.clear()
 
     def build_docs(self) -> None:
         """The Data Docs pages of the validations run since the last call, the index, then offline assets."""

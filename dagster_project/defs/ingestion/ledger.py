@@ -7,6 +7,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 
+from dagster_project import digests
 from dagster_project.defs.ingestion.assets import md_table
 from dagster_project.defs.ingestion.keys import (
     DELIVERY_KEY,
@@ -55,6 +56,7 @@ from dagster_project.schemas.contract import AGENCIES, EXTRACTS
     op_tags={"pfpw/stage": "ledger"},
 )
 def ingest_audit(context: dg.AssetExecutionContext, paths: PfpwPaths):
+    digests.release()  # every agency's ingestion is done: the night's steps after it never look at the landing files
     with paths.writer_lock():
         lake = paths.prepared_lake()
         # read once: the snapshot dbt reads, and the seals of the months it shows in line (ingest/seals.py)
