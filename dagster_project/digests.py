@@ -123,7 +123,7 @@ def for_warehouse(sources: Path, warehouse: Path | None) -> LandingDigests:
         return LandingDigests(sources)
     key = (os.path.abspath(sources), os.path.abspath(warehouse))
     if key not in _OPEN:
-        _OPEN.clear()  # one landing zone and warehouse at a time: a province's entries are tens of megabytes
+        release()  # one landing zone and warehouse at a time: a province's entries are some 150 MB
         _OPEN[key] = LandingDigests(sources, Path(warehouse) / "state" / STORE)
     digests = _OPEN[key]
     digests.reload()
