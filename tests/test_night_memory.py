@@ -22,8 +22,8 @@ def test_a_night_keeps_neither_the_landing_digests_nor_the_audited_marts(tmp_pat
     frames: list[weakref.ref] = []
     read_mart = checks.read_mart
 
-    def recorded_mart(paths, name):
-        df = read_mart(paths, name)
+    def recorded_mart(con, name):
+        df = read_mart(con, name)
         frames.append(weakref.ref(df))
         return df
 

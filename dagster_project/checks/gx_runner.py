@@ -8,6 +8,8 @@ pages are then made to load their CSS/JS from vendored copies (``docs_assets``).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -31,6 +33,11 @@ SITE = "pfpw"
 # night's audits and the warehouse would grow with the years; the Dagster instance keeps each
 # check's history (with the failures described) for as long as the instance keeps its runs.
 KEEP_VALIDATIONS = 31
+# Validations the site's index lists, newest first (GX's ``validation_results_limit``): about four nights that
+# audit every mart (27 suites). Building the index reads each listed result from the store: listing all that are
+# kept (31 nights of every suite) cost about 1.5 s a night, more than the night's own pages. The older pages stay
+# (KEEP_VALIDATIONS), and each night's check results stay in the Dagster instance.
+INDEX_VALIDATIONS = 100
 RUN_TIME = re.compile(r"^\d{8}T\d{6}\.\d+Z$")
 
 
@@ -42,7 +49,7 @@ class SuiteOutcome:
     failed: list[str]  # "expectation(column): n unexpected"
 
 
-def _describe(result) -> str:
+def _describe(result, hints: dict[str, str] | None = None) -> str:
     cfg = result.expectation_config
     kwargs = cfg.kwargs
     target = kwargs.get("column") or ",".join(kwargs.get("column_list", []) or []) or "table"
@@ -60,10 +67,32 @@ def _describe(result) -> str:
             extra += f", expected between {low} and {high}"
         elif low is not None or high is not None:
             extra += f", expected {'≥' if low is not None else '≤'} {low if low is not None else high}"
-    hint = (cfg.meta or {}).get("hint")
+    hint = (hints or {}).get(cfg.type)
     if hint:
         extra += f" ({hint})"
     return f"{cfg.type}({target}){extra}"
+
+
+def _definition(suite: gx.ExpectationSuite) -> str:
+    """What the suite asks, without the ids GX gives it when it is saved; with GX's version and the
+    checkpoint's settings (a checkpoint saved by another version, or otherwise, is saved again)."""
+
+    def strip(value):  # noqa: ANN001,ANN202
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k != "id"}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return json.dumps(
+        {
+            "gx": gx.__version__,
+            "checkpoint": "whole/SUMMARY/no actions",
+            "suite": strip(suite.to_json_dict()),
+        },
+        sort_keys=True,
+        default=str,
+    )
 
 
 _RUNNERS: dict[tuple[Path, int], GxRunner] = {}
@@ -95,13 +124,16 @@ class GxRunner:
         site_config = {
             "class_name": "SiteBuilder",
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(self.docs)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "site_index_builder": {
+                "class_name": "DefaultSiteIndexBuilder",
+                "validation_results_limit": INDEX_VALIDATIONS,
+            },
         }
         sites = self.context.get_config().data_docs_sites or {}
         if SITE not in sites:
             self.context.add_data_docs_site(site_name=SITE, site_config=site_config)
-        elif sites[SITE].get("store_backend", {}).get("base_directory") != str(self.docs):
-            # a warehouse folder that was moved or copied: its docs go where it now is
+        elif {k: sites[SITE].get(k) for k in site_config} != site_config:
+            # a warehouse folder that was moved or copied (its docs go where it now is), or an older site's config
             self.context.update_data_docs_site(site_name=SITE, site_config=site_config)
         try:  # kept from night to night with its assets (add_or_update would replace it, and they be added again)
             self.source = self.context.data_sources.get("marts")
@@ -110,8 +142,46 @@ class GxRunner:
         self._pending: list = []  # validation results and suites whose pages are not built yet
         self._docs_since = 0
 
-    def run(self, suite: gx.ExpectationSuite, df: pd.DataFrame) -> SuiteOutcome:
+    def run(
+        self,
+        suite: gx.ExpectationSuite,
+        df: pd.DataFrame,
+        parameters: dict | None = None,
+        hints: dict[str, str] | None = None,
+    ) -> SuiteOutcome:
+        """Validate ``df`` against ``suite``. ``parameters``: the values of the suite's ``$PARAMETER``s
+        for this validation; ``hints``: by expectation type, what a failure's description adds."""
         name = suite.name
+        checkpoint = self._checkpoint(suite)
+        if not self._pending:
+            self._docs_since = time.time_ns()
+        try:
+            result = checkpoint.run(batch_parameters={"dataframe": df}, expectation_parameters=parameters)
+        finally:
+            self.release_batches()
+        self._pending += [*result.run_results.keys(), ExpectationSuiteIdentifier(name=name)]
+        results = [r for vr in result.run_results.values() for r in vr.results]
+        failed = [_describe(r, hints) for r in results if not r.success]
+        return SuiteOutcome(name, bool(result.success), len(results), failed)
+
+    def _checkpoint(self, suite: gx.ExpectationSuite) -> gx.Checkpoint:
+        """The suite's checkpoint, as the context stores it.
+
+        The suite, its validation definition and its checkpoint are saved again only when the suite's
+        definition (``_definition``) differs from the one last saved, or a stored file is not as it was
+        written: saving the three costs about 0.1 s a suite, some 3 s of a night that audits every mart,
+        for suites that change only with the code. A stamp beside the stores (``uncommitted/pfpw_saved``)
+        holds the definition and the digests of the three files as saved.
+        """
+        name = suite.name
+        definition = _definition(suite)
+        stamp = self.root / "uncommitted" / "pfpw_saved" / f"{name}.json"
+        try:
+            saved = json.loads(stamp.read_text(encoding="utf-8"))
+            if saved == {"definition": definition, "files": self._stored_digests(name)}:
+                return self.context.checkpoints.get(name)
+        except (OSError, ValueError, gx.exceptions.GreatExpectationsError):
+            pass  # saved again below
         try:
             asset = self.source.get_asset(name)
         except LookupError:
@@ -127,16 +197,28 @@ class GxRunner:
         checkpoint = self.context.checkpoints.add_or_update(
             gx.Checkpoint(name=name, validation_definitions=[vd], result_format="SUMMARY", actions=[])
         )
-        if not self._pending:
-            self._docs_since = time.time_ns()
-        try:
-            result = checkpoint.run(batch_parameters={"dataframe": df})
-        finally:
-            self.release_batches()
-        self._pending += [*result.run_results.keys(), ExpectationSuiteIdentifier(name=name)]
-        results = [r for vr in result.run_results.values() for r in vr.results]
-        failed = [_describe(r) for r in results if not r.success]
-        return SuiteOutcome(name, bool(result.success), len(results), failed)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        tmp = stamp.with_suffix(".tmp")
+        tmp.write_text(
+            json.dumps({"definition": definition, "files": self._stored_digests(name)}), encoding="utf-8"
+        )
+        os.replace(tmp, stamp)
+        return checkpoint
+
+    def _stored_digests(self, name: str) -> list[str | None]:
+        """The digests of the suite's, validation definition's and checkpoint's files (None: missing)."""
+        files = (
+            self.root / "expectations" / f"{name.replace('.', '/')}.json",
+            self.root / "validation_definitions" / f"{name}.json",
+            self.root / "checkpoints" / f"{name}.json",
+        )
+        out: list[str | None] = []
+        for file in files:
+            try:
+                out.append(hashlib.sha256(file.read_bytes()).hexdigest())
+            except OSError:
+                out.append(None)
+        return out
 
     def release_batches(self) -> None:
         """Let go of the DataFrames validated so far. GX's execution engine, kept by the datasource of this

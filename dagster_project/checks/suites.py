@@ -3,7 +3,8 @@
 Each mart has a blocking suite (grain, keys, ranges, row-count drop since the last
 publication) and the district marts a warning suite (plausibility bounds) and a
 "district = sum of its townships" suite over a derived frame. Suites are built fresh
-from these declarations on every run; nothing is hand-edited JSON.
+from these declarations on every run (and written to GX's stores only when they change:
+``gx_runner.GxRunner._checkpoint``); nothing is hand-edited JSON.
 """
 
 from __future__ import annotations
@@ -147,7 +148,47 @@ def count_columns(df: pd.DataFrame, spec: MartSpec) -> list[str]:
     return out
 
 
-def blocking_suite(spec: MartSpec, df: pd.DataFrame, previous_rows: int | None) -> gx.ExpectationSuite:
+# the row-count floor is the value of this parameter in each validation: the suites stay the same from night
+# to night (and are saved only when the code changes them, gx_runner.GxRunner._checkpoint)
+ROW_FLOOR = "row_count_floor"
+ROW_COUNT = "expect_table_row_count_to_be_between"
+
+
+@dataclass(frozen=True)
+class RowFloor:
+    """The least rows a mart may have at this publication, and what a failure's description says of it."""
+
+    rows: int
+    hint: str | None = None
+
+    @property
+    def parameters(self) -> dict[str, int]:
+        return {ROW_FLOOR: self.rows}
+
+    @property
+    def hints(self) -> dict[str, str]:
+        return {ROW_COUNT: self.hint} if self.hint else {}
+
+
+def row_floor(spec: MartSpec, previous_rows: int | None) -> RowFloor | None:
+    """None for a mart that may be empty by right; otherwise at least one row, and not more than the
+    configured share of the rows the last publication served lost (``PFPW_MAX_ROW_DROP_SHARE``)."""
+    if spec.may_be_empty:
+        return None  # no floor: an empty mart is what the landing zone says (metrics.md)
+    if not previous_rows:
+        return RowFloor(1)
+    share = settings.current().max_row_drop_share
+    hint = (
+        f"the last publication served {previous_rows} rows; losing more than {share:.0%} of "
+        "them blocks publication. If the landing zone lost them on purpose (a withdrawn month or file), "
+        "publish with one run under PFPW_MAX_ROW_DROP_SHARE above the share lost"
+    )
+    return RowFloor(math.ceil(previous_rows * (1 - share)), hint)
+
+
+def blocking_suite(spec: MartSpec, df: pd.DataFrame) -> gx.ExpectationSuite:
+    """Grain, keys, ranges, and (unless the mart may be empty) the row-count floor as the parameter
+    ``ROW_FLOOR`` (``row_floor`` gives its value)."""
     gx, gxe = _gx()
     exp: list = [gxe.ExpectCompoundColumnsToBeUnique(column_list=list(spec.grain))]
     exp += [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in spec.grain]
@@ -158,19 +199,8 @@ def blocking_suite(spec: MartSpec, df: pd.DataFrame, previous_rows: int | None) 
     ]
     exp += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in spec.nonnegative_ratios]
     exp += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in count_columns(df, spec)]
-    if spec.may_be_empty:
-        pass  # no floor: an empty mart is what the landing zone says (metrics.md)
-    elif previous_rows:
-        share = settings.current().max_row_drop_share
-        floor = math.ceil(previous_rows * (1 - share))
-        hint = (
-            f"the last publication served {previous_rows} rows; losing more than {share:.0%} of "
-            "them blocks publication. If the landing zone lost them on purpose (a withdrawn month or file), "
-            "publish with one run under PFPW_MAX_ROW_DROP_SHARE above the share lost"
-        )
-        exp.append(gxe.ExpectTableRowCountToBeBetween(min_value=floor, meta={"hint": hint}))
-    else:
-        exp.append(gxe.ExpectTableRowCountToBeBetween(min_value=1))
+    if not spec.may_be_empty:
+        exp.append(gxe.ExpectTableRowCountToBeBetween(min_value={"$PARAMETER": ROW_FLOOR}))
     return gx.ExpectationSuite(name=f"{spec.name}.blocking", expectations=exp)
 
 

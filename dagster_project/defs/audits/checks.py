@@ -12,33 +12,30 @@ from dagster_project.checks.suites import (
     blocking_suite,
     district_sum_frame,
     district_sum_suite,
+    row_floor,
     warning_suite,
 )
 from dagster_project.defs.ingestion.keys import mart_key
 from dagster_project.defs.resources import PfpwPaths
 
 
-def read_mart(paths: PfpwPaths, name: str) -> pd.DataFrame:
-    con = duckdb.connect(str(paths.working_db), read_only=True)
-    try:
-        return con.sql(f"select * from marts.{name}").df()
-    finally:
-        con.close()
+def read_mart(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:
+    return con.sql(f"select * from marts.{name}").df()
 
 
-def previous_rows(paths: PfpwPaths, name: str) -> int | None:
-    """Rows of this mart at the last publication (audit.mart_row_counts of the serving file)."""
+def previous_row_counts(paths: PfpwPaths) -> dict[str, int]:
+    """Rows of each mart at the last publication (audit.mart_row_counts of the serving file); none before it."""
     if not paths.serving_db.exists():
-        return None
+        return {}
     try:
         con = duckdb.connect(str(paths.serving_db), read_only=True)
         try:
-            row = con.execute("select row_count from audit.mart_row_counts where mart = ?", [name]).fetchone()
+            rows = con.execute("select mart, row_count from audit.mart_row_counts").fetchall()
         finally:
             con.close()
     except duckdb.Error:
-        return None
-    return int(row[0]) if row else None
+        return {}
+    return {mart: int(count) for mart, count in rows if count is not None}
 
 
 def _blocking_description(spec: MartSpec) -> str:
@@ -75,14 +72,27 @@ def gx_results(paths: PfpwPaths, only: set[str] | None = None) -> list[dg.AssetC
 
     runner = GxRunner.for_warehouse(paths.warehouse)
     results = []
+    previous = previous_row_counts(paths)
+    # one connection for every mart read, bounded as the pipeline's others
+    con = duckdb.connect(
+        str(paths.working_db), read_only=True, config=paths.settings.duckdb_config(paths.warehouse)
+    )
     try:
         for spec in MARTS:
             if only is not None and spec.name not in only:
                 continue
-            df = read_mart(paths, spec.name)
-            outcomes = [runner.run(blocking_suite(spec, df, previous_rows(paths, spec.name)), df)]
+            df = read_mart(con, spec.name)
+            floor = row_floor(spec, previous.get(spec.name))
+            outcomes = [
+                runner.run(
+                    blocking_suite(spec, df),
+                    df,
+                    parameters=floor.parameters if floor else None,
+                    hints=floor.hints if floor else None,
+                )
+            ]
             if spec.is_district:
-                sums, diffs = district_sum_frame(df, read_mart(paths, spec.district_of), spec)
+                sums, diffs = district_sum_frame(df, read_mart(con, spec.district_of), spec)
                 outcomes.append(runner.run(district_sum_suite(spec, diffs), sums))
             failed = [f"{o.suite}: {f}" for o in outcomes for f in o.failed]
             results.append(
@@ -111,6 +121,7 @@ def gx_results(paths: PfpwPaths, only: set[str] | None = None) -> list[dg.AssetC
                     )
                 )
     finally:
+        con.close()
         runner.build_docs()  # failures too: the Data Docs are where a failed audit is read
     return results
 
