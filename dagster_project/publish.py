@@ -83,11 +83,13 @@ def stale_temporaries(warehouse: Path) -> list[Path]:
     return sorted(warehouse.glob(".serving-*.duckdb.tmp*")) + sorted(warehouse.glob(".audit-*.duckdb.tmp*"))
 
 
-def _copy_tables(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, names) -> dict[str, int]:
+def _copy_tables(
+    con: duckdb.DuckDBPyConnection, catalog: str, schema: str, names, source: str = "wh"
+) -> dict[str, int]:
     con.execute(f"create schema if not exists {catalog}.{schema}")
     tables = {}
     for name in names:
-        con.execute(f"create table {catalog}.{schema}.{name} as select * from wh.{schema}.{name}")
+        con.execute(f"create table {catalog}.{schema}.{name} as select * from {source}.{schema}.{name}")
         tables[f"{schema}.{name}"] = con.execute(
             f"select count(*) from {catalog}.{schema}.{name}"
         ).fetchone()[0]
@@ -146,7 +148,12 @@ def publish(
             raise PublicationBlocked(f"the working database lacks {missing or 'the marts'}")
         tables = _copy_tables(con, "serving", "marts", marts)
         tables |= _copy_tables(con, "serving", "audit", SERVED_AUDIT_TABLES)
-        team_tables = _copy_tables(con, "team", "audit", TEAM_AUDIT_TABLES)
+        # the team's copies of the served audit tables are made from the served ones: the same rows, scanned once
+        served_copies = [t for t in TEAM_AUDIT_TABLES if t in SERVED_AUDIT_TABLES]
+        team_tables = _copy_tables(con, "team", "audit", served_copies, source="serving")
+        team_tables |= _copy_tables(
+            con, "team", "audit", [t for t in TEAM_AUDIT_TABLES if t not in SERVED_AUDIT_TABLES]
+        )
         now = dt.datetime.now(dt.UTC)
         _write_publication(con, "serving", run_id, now)
         _write_publication(con, "team", run_id, now)
@@ -181,7 +188,13 @@ def publish(
         def known(candidates: set[str]) -> set[str]:
             return lake.known_name_fingerprints(con, candidates)
 
-        found = privacy_scan(con, ("serving", "team"), known, key)
+        found = privacy_scan(
+            con,
+            ("serving", "team"),
+            known,
+            key,
+            same_as={("team", "audit", t): "serving" for t in served_copies},
+        )
         person_level = [
             t for t in tables if t.split(".", 1)[1] in set(TEAM_AUDIT_TABLES) - set(SERVED_AUDIT_TABLES)
         ]
@@ -267,6 +280,7 @@ def privacy_scan(
     catalogs: str | tuple[str, ...],
     known_names: Callable[[set[str]], set[str]],
     key: bytes,
+    same_as: dict[tuple[str, str, str], str] | None = None,
 ) -> list[str]:
     """Every text column of every table of the catalogs: identity-number patterns, and the names ingestion
     fingerprinted (asked of ``known_names`` once for all the catalogs: it reads every fingerprint file).
@@ -274,9 +288,22 @@ def privacy_scan(
     ``known_names``: of the fingerprints of the runs of Chinese characters found (every 2 to 4
     characters of them), those of a name ingestion saw (``Lake.known_name_fingerprints``).
     A finding names the table, the column and the rows (their position in the table, 1-based, and
-    their key columns where the table has them), never the value found."""
+    their key columns where the table has them), never the value found.
+
+    ``same_as``: tables (catalog, schema, table) copied from the same table of another of the catalogs scanned
+    in this connection (the team file's copies of the served audit tables): not scanned twice, they are
+    verified to hold the same number of rows as the table scanned (at a province, the team's copy of the
+    ingest ledger's 589,081 rows took 1.3 s of every publication)."""
     found = []
     catalogs = (catalogs,) if isinstance(catalogs, str) else catalogs
+    same_as = same_as or {}
+    for (catalog, schema, table), scanned in same_as.items():
+        copy, original = (
+            con.execute(f'select count(*) from {c}."{schema}"."{table}"').fetchone()[0]
+            for c in (catalog, scanned)
+        )
+        if scanned not in catalogs or copy != original:
+            raise ValueError(f"{catalog}.{schema}.{table} is not a copy of {scanned}'s: it must be scanned")
     columns = [
         (catalog, *row)
         for catalog in catalogs
@@ -285,6 +312,7 @@ def privacy_scan(
             "where table_catalog = ? and data_type in ('VARCHAR', 'VARCHAR[]') order by 1, 2, 3",
             [catalog],
         ).fetchall()
+        if (catalog, row[0], row[1]) not in same_as
     ]
     fingerprinted: dict[tuple[str, str, str, str], set[str]] = {}
     for catalog, schema, table, column, data_type in columns:

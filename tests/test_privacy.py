@@ -152,3 +152,19 @@ def test_the_publication_scan_names_table_column_and_row_never_the_value():
         "table marts.notes" in tags and "column tags" in tags and "row 2 (village_code=331003001201)" in tags
     )
     assert all("identity number" in m and value not in m for m in found)
+
+
+def test_a_table_said_to_be_a_copy_must_be_one():
+    """``same_as`` skips a copy's scan only for a table of a scanned catalog with the original's rows."""
+    from dagster_project.publish import privacy_scan
+
+    con = duckdb.connect()
+    for catalog in ("a", "b"):
+        con.execute(f"attach ':memory:' as {catalog}")
+        con.execute(f"create schema {catalog}.audit")
+    con.execute("create table a.audit.t as select 'x' as v")
+    con.execute("create table b.audit.t as select 'x' as v union all select '331003198801010021'")
+    with pytest.raises(ValueError, match="not a copy"):
+        privacy_scan(con, ("a", "b"), lambda candidates: set(), b"k", same_as={("b", "audit", "t"): "a"})
+    found = privacy_scan(con, ("a", "b"), lambda candidates: set(), b"k")
+    assert len(found) == 1 and "(b)" in found[0]

@@ -135,6 +135,38 @@ def test_the_privacy_scan_blocks_publication(sample_run, tmp_path, plant):
     assert not list(warehouse.glob(".serving-*"))
 
 
+def test_the_team_s_copies_of_the_served_audit_tables_are_scanned_as_the_served_ones(sample_run, tmp_path):
+    """The team file's copies of the served audit tables are made from the served tables and scanned once, as
+    those: an identity number in the working database's ingest ledger still blocks publication, named in the
+    served table; and after a publication the team's copy holds the served rows, no others."""
+    _, warehouse = copy_run(sample_run, tmp_path)
+    before = sha(warehouse / "serving.duckdb")
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
+    con.execute(
+        "update audit.ingest_ledger set source_file = source_file || ' 331003198801010021' "
+        "where source_file = (select min(source_file) from audit.ingest_ledger)"
+    )
+    con.close()
+    with pytest.raises(
+        PublicationBlocked, match=r"table audit\.ingest_ledger \(serving\), column source_file"
+    ):
+        publish(warehouse, "planted", [], TEST_KEY)
+    assert sha(warehouse / "serving.duckdb") == before
+
+    _, clean = copy_run(sample_run, tmp_path / "clean")
+    publish(clean, "clean", [], TEST_KEY)
+    con = duckdb.connect()
+    con.execute(f"attach '{clean / 'serving.duckdb'}' as s (read_only)")
+    con.execute(f"attach '{clean / 'data_team.duckdb'}' as t (read_only)")
+    for table in ("ingest_ledger", "delivery_status", "quarantine_summary"):
+        differ = con.sql(
+            f"select count(*) from ((from s.audit.{table} except all from t.audit.{table}) "
+            f"union all (from t.audit.{table} except all from s.audit.{table}))"
+        ).fetchone()[0]
+        assert differ == 0, table
+    con.close()
+
+
 def test_served_file_is_readable_in_the_lts_storage_format(sample_run):
     con = duckdb.connect(str(sample_run["warehouse"] / "serving.duckdb"), read_only=True)
     version = con.sql("select storage_version from audit.publication").fetchone()[0]
