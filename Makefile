@@ -103,9 +103,9 @@ serve: install  ## production webserver + daemon behind a password (http://$(UI_
 sample: install  ## regenerate the committed sample landing zone (deterministic)
 	rm -rf sources && $(BIN)/pfpw generate --out sources --seed 2012
 
-bench: install  ## the nights of the sample, then scale: floor, ingestion and nights at 10x4 and 10x10 (SIZES)
+bench: install  ## the nights of the sample, then scale: floor, ingestion and nights at 10x4 and 10x10 (SIZES; REPEAT: the last nights N times, their medians)
 	$(BIN)/python benchmarks/nightly.py
-	$(BIN)/python benchmarks/scale.py $(foreach s,$(or $(SIZES),sample 10x4 10x10),--size $(s))
+	$(BIN)/python benchmarks/scale.py $(foreach s,$(or $(SIZES),sample 10x4 10x10),--size $(s)) --repeat $(or $(REPEAT),3)
 
 soak: install  ## many random sequences of nights on one instance, each night compared with a fresh build
 	$(BIN)/python -m tests.nightly --sequences $(or $(SEQUENCES),30) --nights $(or $(NIGHTS),4)

@@ -1,7 +1,7 @@
 """Scale: on one landing zone, in one session, the floor, ingestion alone, and the nights of `pfpw run`.
 
     .venv/bin/python benchmarks/scale.py [--size sample] [--size 10x4 --size 10x10 ...] [--executor multiprocess]
-                                         [--workers N] [--out benchmarks/out/scale] [--no-record]
+                                         [--workers N] [--repeat N] [--out benchmarks/out/scale] [--no-record]
 
 ``make bench`` runs the sample, 10 × 4 and 10 × 10 (the same ten districts with 2.5× the history); the province,
 ``--size 90x10``, by hand (over an hour here).
@@ -20,6 +20,11 @@ years), every step runs as its own process, as cron or a person runs it:
 - **one payment more**: the last month's finance payments delivered again with one payment added, ``pfpw run``:
   the smallest night that has something new, so what a night costs whatever its data (dbt, GX, the report,
   publication), against which the increment's growth with its data is read.
+
+``--repeat N`` (``make bench``: 3) measures the last three nights N times: the last month withheld again (a night
+not timed, under ``PFPW_MAX_ROW_DROP_SHARE=0.5``: it loses a month of rows on purpose), then delivered, nothing new and
+one payment more (another each time). Each of these nights' figures is the median of its N (the samples are listed in
+its line): on this machine two runs of the same night differ by up to ±6 s on 40 s, more than the history adds.
 
 Each night's ``pfpw run`` is timed whole; the report's own run after the publication (its stage line's seconds)
 is listed on a line of its own (``report run after: …``) and the night's line is the rest, up to its publication.
@@ -103,11 +108,11 @@ def deliver(aside: Path, sources: Path) -> None:
         shutil.move(str(folder), str(sources / folder.parent.name / folder.name))
 
 
-def add_one_payment(sources: Path, month: str) -> None:
-    """``month``'s finance payments re-delivered with one payment more, for a decision of the same file."""
+def add_one_payment(sources: Path, month: str, n: int = 1) -> None:
+    """``month``'s finance payments re-delivered with one payment more (receipt ``n``), for a decision of the same file."""
     path = sources / "finance" / month / "fee_payments.csv"
     first = path.read_text(encoding="utf-8-sig").splitlines()[1].split(",")
-    append_payment(path, f"JKBENCH000001,{first[1]},{month}-28,100.00,{first[4]}")
+    append_payment(path, f"JKBENCH{n:06d},{first[1]},{month}-28,{100 + n}.00,{first[4]}")
 
 
 def report_seconds(out: str) -> float:
@@ -116,7 +121,16 @@ def report_seconds(out: str) -> float:
     return float(m[1]) if m else 0.0
 
 
-def measure(size: str, base: Path, run_env: dict) -> list[tuple]:
+def median_night(samples: list[tuple[float, float, str]]) -> tuple[float, float, str, list[float]]:
+    """The sample whose night (its wall time less the report's run after it) is the median of ``samples``, with
+    the peak RSS the median of theirs, and every sample's night in seconds (in the order they ran)."""
+    nights = [s[0] - report_seconds(s[2]) for s in samples]
+    middle = sorted(range(len(samples)), key=lambda i: nights[i])[len(samples) // 2]
+    rss = sorted(s[1] for s in samples)[len(samples) // 2]
+    return samples[middle][0], rss, samples[middle][2], nights
+
+
+def measure(size: str, base: Path, run_env: dict, repeat: int = 1) -> list[tuple]:
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
     sources, generated = landing_zone(size, base)
@@ -138,18 +152,32 @@ def measure(size: str, base: Path, run_env: dict) -> list[tuple]:
     last = withhold_last_month(sources, base / "withheld")
     cold = timed(run, env, base / "cold.txt")
     deliver(base / "withheld", sources)
-    increment = timed(run, env, base / "increment.txt")
-    nothing = timed(run, env, base / "nothing-new.txt")
-    add_one_payment(sources, last)
-    one = timed(run, env, base / "one-payment-more.txt")
+    samples: dict[str, list] = {"increment": [], "nothing": [], "one": []}
+    for k in range(repeat):
+        suffix = f"-{k + 1}" if repeat > 1 else ""
+        if k:  # the last month withheld again: a night that loses it on purpose (not timed)
+            withhold_last_month(sources, base / "withheld")
+            timed(run, {**env, "PFPW_MAX_ROW_DROP_SHARE": "0.5"}, base / f"withheld{suffix}.txt")
+            deliver(base / "withheld", sources)
+        samples["increment"].append(timed(run, env, base / f"increment{suffix}.txt"))
+        samples["nothing"].append(timed(run, env, base / f"nothing-new{suffix}.txt"))
+        add_one_payment(sources, last, k + 1)
+        samples["one"].append(timed(run, env, base / f"one-payment-more{suffix}.txt"))
+    increment, nothing, one = (median_night(samples[k]) for k in ("increment", "nothing", "one"))
+
+    def label(night: tuple) -> str:
+        if repeat == 1:
+            return ""
+        return f"; median of {repeat}: {', '.join(f'{s:.1f}' for s in night[3])} s"
+
     lines = [("generate", generated, 0, rows)] if generated else []
     lines += [("floor", floor_s, floor_rss, floor_rows), ("ingestion", ing_s, ing_rss, rows)]
     # each night up to its publication (pfpw run's wall time less the report's own run after it), then that run
     for name, night, n in (
         (f"pfpw run cold (without {last})", cold, rows),
-        (f"nightly increment ({last} delivered)", increment, rows),
-        ("nothing new", nothing, rows),
-        (f"one payment more ({last} finance)", one, rows + 1),
+        (f"nightly increment ({last} delivered{label(increment)})", increment, rows),
+        (f"nothing new{' (' + label(nothing)[2:] + ')' if repeat > 1 else ''}", nothing, rows),
+        (f"one payment more ({last} finance{label(one)})", one, rows + repeat),
     ):
         report = report_seconds(night[2])
         lines.append((name, night[0] - report, night[1], n))
@@ -209,6 +237,12 @@ def main() -> None:
     )
     parser.add_argument("--executor", choices=["in_process", "multiprocess"], default="in_process")
     parser.add_argument("--workers", type=int)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="the month's, nothing-new and one-payment nights N times: their medians",
+    )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "scale"))
     parser.add_argument("--no-record", action="store_true", help="print only; do not append to results.md")
     args = parser.parse_args()
@@ -217,7 +251,7 @@ def main() -> None:
         run_env["PFPW_WORKERS"] = str(args.workers)
     rows = []
     for size in args.size or ["sample", "10x4"]:
-        rows += measure(size, Path(args.out) / size, run_env)
+        rows += measure(size, Path(args.out) / size, run_env, max(1, args.repeat))
     executor = args.executor + (f", {args.workers} workers" if args.workers else "")
     text = [
         f"### Scale — {dt.date.today()}, {machine()}, executor {executor}",
