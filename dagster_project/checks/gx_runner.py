@@ -156,7 +156,9 @@ class GxRunner:
         if not self._pending:
             self._docs_since = time.time_ns()
         try:
-            result = checkpoint.run(batch_parameters={"dataframe": df}, expectation_parameters=parameters)
+            result = checkpoint.run(
+                batch_parameters={"dataframe": df}, expectation_parameters=parameters or None
+            )
         finally:
             self.release_batches()
         self._pending += [*result.run_results.keys(), ExpectationSuiteIdentifier(name=name)]

@@ -156,25 +156,26 @@ ROW_COUNT = "expect_table_row_count_to_be_between"
 
 @dataclass(frozen=True)
 class RowFloor:
-    """The least rows a mart may have at this publication, and what a failure's description says of it."""
+    """The least rows a mart may have at this publication (None: no floor, the suite has no row count), and
+    what a failure's description says of it."""
 
-    rows: int
+    rows: int | None
     hint: str | None = None
 
     @property
     def parameters(self) -> dict[str, int]:
-        return {ROW_FLOOR: self.rows}
+        return {} if self.rows is None else {ROW_FLOOR: self.rows}
 
     @property
     def hints(self) -> dict[str, str]:
         return {ROW_COUNT: self.hint} if self.hint else {}
 
 
-def row_floor(spec: MartSpec, previous_rows: int | None) -> RowFloor | None:
-    """None for a mart that may be empty by right; otherwise at least one row, and not more than the
+def row_floor(spec: MartSpec, previous_rows: int | None) -> RowFloor:
+    """No floor for a mart that may be empty by right; otherwise at least one row, and not more than the
     configured share of the rows the last publication served lost (``PFPW_MAX_ROW_DROP_SHARE``)."""
     if spec.may_be_empty:
-        return None  # no floor: an empty mart is what the landing zone says (metrics.md)
+        return RowFloor(None)  # an empty mart is what the landing zone says (metrics.md)
     if not previous_rows:
         return RowFloor(1)
     share = settings.current().max_row_drop_share

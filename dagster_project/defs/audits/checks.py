@@ -83,14 +83,7 @@ def gx_results(paths: PfpwPaths, only: set[str] | None = None) -> list[dg.AssetC
                 continue
             df = read_mart(con, spec.name)
             floor = row_floor(spec, previous.get(spec.name))
-            outcomes = [
-                runner.run(
-                    blocking_suite(spec, df),
-                    df,
-                    parameters=floor.parameters if floor else None,
-                    hints=floor.hints if floor else None,
-                )
-            ]
+            outcomes = [runner.run(blocking_suite(spec, df), df, floor.parameters, floor.hints)]
             if spec.is_district:
                 sums, diffs = district_sum_frame(df, read_mart(con, spec.district_of), spec)
                 outcomes.append(runner.run(district_sum_suite(spec, diffs), sums))
