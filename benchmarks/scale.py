@@ -19,7 +19,13 @@ years), every step runs as its own process, as cron or a person runs it:
 - **nothing new**: ``pfpw run`` once more;
 - **one payment more**: the last month's finance payments delivered again with one payment added, ``pfpw run``:
   the smallest night that has something new, so what a night costs whatever its data (dbt, GX, the report,
-  publication), against which the increment's growth with its data is read.
+  publication), against which the increment's growth with its data is read;
+- **the least night** (not a run: two parts of one, on the warehouse the nights left): what any night with something
+  new pays above a nothing-new night before it builds a model, in fresh processes as the night starts them: the
+  import of the definitions once ``dagster`` is loaded (a nothing-new night imports ``dagster`` and neither
+  dagster-dbt nor the assets), and a ``dbt build`` that selects nothing (dbt's process, its adapter and its partial
+  parse; on a copy of the warehouse's dbt target, the second of two). Their sum against the cold run above nothing
+  new is the lowest the fixed cost (one payment more) can be on this stack, whatever the models.
 
 ``--repeat N`` (``make bench``: 3) measures the last three nights N times: the last month withheld again (a night
 not timed, under ``PFPW_MAX_ROW_DROP_SHARE=0.5``: it loses a month of rows on purpose), then delivered, nothing new and
@@ -121,6 +127,40 @@ def report_seconds(out: str) -> float:
     return float(m[1]) if m else 0.0
 
 
+def least_night(base: Path, repeat: int) -> tuple[float, float]:
+    """(the definitions' import beyond ``dagster``, an empty ``dbt build``) in seconds: medians of ``repeat``."""
+    env = {"PFPW_WAREHOUSE_DIR": str(base / "warehouse")}
+    load = (
+        "import time, dagster; t = time.perf_counter(); from dagster_project.definitions import defs; "
+        "print(f'{time.perf_counter() - t:.3f}')"
+    )
+    target = base / "least-night-target"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(base / "warehouse" / "dbt_target", target)
+    dbt = [
+        str(Path(sys.executable).parent / "dbt"),
+        "build",
+        "--select",
+        "tag:pfpw_least_night_selects_nothing",
+    ]
+    dbt += [
+        "--project-dir",
+        str(ROOT / "dbt"),
+        "--profiles-dir",
+        str(ROOT / "dbt"),
+        "--target-path",
+        str(target),
+    ]
+    dbt += ["--log-path", str(target)]
+    timed(dbt, env)  # its partial parse written for this target and environment
+    imports, builds = [], []
+    for _ in range(repeat):
+        imports.append(float(timed([sys.executable, "-c", load], env)[2].split()[-1]))
+        builds.append(timed(dbt, env)[0])
+    shutil.rmtree(target, ignore_errors=True)
+    return sorted(imports)[len(imports) // 2], sorted(builds)[len(builds) // 2]
+
+
 def median_night(samples: list[tuple[float, float, str]]) -> tuple[float, float, str, list[float]]:
     """The sample whose night (its wall time less the report's run after it) is the median of ``samples``, with
     the peak RSS the median of theirs, and every sample's night in seconds (in the order they ran)."""
@@ -183,11 +223,13 @@ def measure(size: str, base: Path, run_env: dict, repeat: int = 1) -> list[tuple
         lines.append((name, night[0] - report, night[1], n))
         if report:
             lines.append((f"report run after: {name.split(' (')[0]}", report, night[1], n))
-    return [(size, files, name, s, rss, n, n / s, s / floor_s) for name, s, rss, n in lines]
+    least = least_night(base, repeat)
+    return [(size, files, name, s, rss, n, n / s, s / floor_s) for name, s, rss, n in lines], least
 
 
-def targets(steps: dict, rows: list[tuple]) -> list[str]:
-    """The lines of issue 27's targets that this session's sizes measure."""
+def targets(steps: dict, rows: list[tuple], least: dict | None = None) -> list[str]:
+    """The lines of issue 27's targets that this session's sizes measure (``least``: each size's least night,
+    ``least_night``)."""
     rss = {size: {r[2].split(" (")[0]: r[4] for r in rows if r[0] == size} for size in steps}
     out = []
 
@@ -200,6 +242,13 @@ def targets(steps: dict, rows: list[tuple]) -> list[str]:
             f"\nfixed cost: one payment more above nothing new at 10x4 is {100 * fixed:.0f}% of the cold run's "
             "(target ≤ 10%)."
         )
+        if least and "10x4" in least:
+            imports, build = least["10x4"]
+            out.append(
+                f"the least night at 10x4: the definitions' import {imports:.1f} s and a dbt build that selects nothing "
+                f"{build:.1f} s, {imports + build:.1f} s before any model is built: "
+                f"{100 * (imports + build) / max(above('10x4', 'pfpw run cold'), 1e-9):.0f}% of the cold run's."
+            )
     if "10x4" in steps and "10x10" in steps:
         time_ratio = above("10x10", "nightly increment") / max(above("10x4", "nightly increment"), 1e-9)
         rss_ratio = rss["10x10"]["nightly increment"] / max(rss["10x4"]["nightly increment"], 1e-9)
@@ -249,9 +298,10 @@ def main() -> None:
     run_env = {"PFPW_EXECUTOR": args.executor}
     if args.workers:
         run_env["PFPW_WORKERS"] = str(args.workers)
-    rows = []
+    rows, least = [], {}
     for size in args.size or ["sample", "10x4"]:
-        rows += measure(size, Path(args.out) / size, run_env, max(1, args.repeat))
+        mine, least[size] = measure(size, Path(args.out) / size, run_env, max(1, args.repeat))
+        rows += mine
     executor = args.executor + (f", {args.workers} workers" if args.workers else "")
     text = [
         f"### Scale — {dt.date.today()}, {machine()}, executor {executor}",
@@ -289,7 +339,12 @@ def main() -> None:
                 f"{size}: the cold run grew {grew:.1f} s above the sample's, {grew / max(floor_grew, 1e-9):.1f}× "
                 f"the floor's growth of {floor_grew:.1f} s (target ≤ 3×)."
             )
-    text += targets(steps, rows)
+    for size, (imports, build) in least.items():
+        text.append(
+            f"{size}: the least night, before any model: the definitions' import {imports:.1f} s, a dbt build "
+            f"that selects nothing {build:.1f} s."
+        )
+    text += targets(steps, rows, least)
     print("\n".join(text))
     if not args.no_record:
         with (ROOT / "benchmarks" / "results.md").open("a", encoding="utf-8") as f:
