@@ -25,12 +25,15 @@ years), every step runs as its own process, as cron or a person runs it:
   import of the definitions once ``dagster`` is loaded (a nothing-new night imports ``dagster`` and neither
   dagster-dbt nor the assets), and a ``dbt build`` that selects nothing (dbt's process, its adapter and its partial
   parse; on a copy of the warehouse's dbt target, the second of two). Their sum against the cold run above nothing
-  new is the lowest the fixed cost (one payment more) can be on this stack, whatever the models.
+  new is a floor under the fixed cost (one payment more) on this stack, whatever the models.
 
 ``--repeat N`` (``make bench``: 3) measures the last three nights N times: the last month withheld again (a night
 not timed, under ``PFPW_MAX_ROW_DROP_SHARE=0.5``: it loses a month of rows on purpose), then delivered, nothing new and
 one payment more (another each time). Each of these nights' figures is the median of its N (the samples are listed in
 its line): on this machine two runs of the same night differ by up to ±6 s on 40 s, more than the history adds.
+The sizes take turns: every size's setup and cold run first, then round 1 of every size, round 2 of every size, and so
+on, so that the machine's drift over the hour (10-25% here) falls on every size alike; the history line also lists
+each round's ratio (10 × 10's month's night above nothing new against 10 × 4's of the same round) and their median.
 
 Each night's ``pfpw run`` is timed whole; the report's own run after the publication (its stage line's seconds)
 is listed on a line of its own (``report run after: …``) and the night's line is the rest, up to its publication.
@@ -170,66 +173,90 @@ def median_night(samples: list[tuple[float, float, str]]) -> tuple[float, float,
     return samples[middle][0], rss, samples[middle][2], nights
 
 
-def measure(size: str, base: Path, run_env: dict, repeat: int = 1) -> list[tuple]:
-    shutil.rmtree(base, ignore_errors=True)
-    base.mkdir(parents=True)
-    sources, generated = landing_zone(size, base)
-    files = sum(1 for p in sources.glob("*/*/*") if p.is_file() and p.parts[-3] in AGENCIES)
-    py = sys.executable
-    floor_s, floor_rss, out = timed([py, "benchmarks/floor.py", str(sources), str(base / "floor")])
-    floor_rows = int(out.split()[-2])
-    ingest = (
-        "import sys; from pathlib import Path; from dagster_project.ingest.run import ingest_landing_zone; "
-        "from dagster_project.lake import Lake; r = ingest_landing_zone(Path(sys.argv[1]), Lake(Path(sys.argv[2])), "
-        "b'bench-key'); print(r.rows_read)"
-    )
-    ing_s, ing_rss, out = timed([py, "-c", ingest, str(sources), str(base / "ingest_only")])
-    rows = int(out.split()[-1])
-    home = base / "home"
-    home.mkdir()
-    env = {"DAGSTER_HOME": str(home), "PFPW_PII_KEY": "bench-key", **run_env}
-    run = pfpw_command(sources, base / "warehouse")
-    last = withhold_last_month(sources, base / "withheld")
-    cold = timed(run, env, base / "cold.txt")
-    deliver(base / "withheld", sources)
-    samples: dict[str, list] = {"increment": [], "nothing": [], "one": []}
-    for k in range(repeat):
+class Size:
+    """One size's landing zone, warehouse and instance, measured in phases so that the sizes' nights can take
+    turns (``main``): the setup (generate, floor, ingestion, the cold run), then each round of the last nights,
+    then the least night and the table's lines."""
+
+    def __init__(self, size: str, base: Path, run_env: dict) -> None:
+        self.size, self.base = size, base
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        self.sources, self.generated = landing_zone(size, base)
+        self.files = sum(1 for p in self.sources.glob("*/*/*") if p.is_file() and p.parts[-3] in AGENCIES)
+        py = sys.executable
+        self.floor = timed([py, "benchmarks/floor.py", str(self.sources), str(base / "floor")])
+        ingest = (
+            "import sys; from pathlib import Path; from dagster_project.ingest.run import ingest_landing_zone; "
+            "from dagster_project.lake import Lake; r = ingest_landing_zone(Path(sys.argv[1]), "
+            "Lake(Path(sys.argv[2])), b'bench-key'); print(r.rows_read)"
+        )
+        self.ingestion = timed([py, "-c", ingest, str(self.sources), str(base / "ingest_only")])
+        self.rows = int(self.ingestion[2].split()[-1])
+        home = base / "home"
+        home.mkdir()
+        self.env = {"DAGSTER_HOME": str(home), "PFPW_PII_KEY": "bench-key", **run_env}
+        self.run = pfpw_command(self.sources, base / "warehouse")
+        self.last = withhold_last_month(self.sources, base / "withheld")
+        self.cold = timed(self.run, self.env, base / "cold.txt")
+        deliver(base / "withheld", self.sources)
+        self.samples: dict[str, list] = {"increment": [], "nothing": [], "one": []}
+
+    def round(self, k: int, repeat: int) -> None:
+        """The k-th (from 0) month's, nothing-new and one-payment nights."""
+        base, env, run = self.base, self.env, self.run
         suffix = f"-{k + 1}" if repeat > 1 else ""
         if k:  # the last month withheld again: a night that loses it on purpose (not timed)
-            withhold_last_month(sources, base / "withheld")
+            withhold_last_month(self.sources, base / "withheld")
             timed(run, {**env, "PFPW_MAX_ROW_DROP_SHARE": "0.5"}, base / f"withheld{suffix}.txt")
-            deliver(base / "withheld", sources)
-        samples["increment"].append(timed(run, env, base / f"increment{suffix}.txt"))
-        samples["nothing"].append(timed(run, env, base / f"nothing-new{suffix}.txt"))
-        add_one_payment(sources, last, k + 1)
-        samples["one"].append(timed(run, env, base / f"one-payment-more{suffix}.txt"))
-    increment, nothing, one = (median_night(samples[k]) for k in ("increment", "nothing", "one"))
+            deliver(base / "withheld", self.sources)
+        self.samples["increment"].append(timed(run, env, base / f"increment{suffix}.txt"))
+        self.samples["nothing"].append(timed(run, env, base / f"nothing-new{suffix}.txt"))
+        add_one_payment(self.sources, self.last, k + 1)
+        self.samples["one"].append(timed(run, env, base / f"one-payment-more{suffix}.txt"))
 
-    def label(night: tuple) -> str:
-        if repeat == 1:
-            return ""
-        return f"; median of {repeat}: {', '.join(f'{s:.1f}' for s in night[3])} s"
+    def above_nothing(self) -> list[float]:
+        """Each round's month's night above its nothing-new night (each less the report's run after it)."""
+        nights = {k: [s[0] - report_seconds(s[2]) for s in v] for k, v in self.samples.items()}
+        return [m - n for m, n in zip(nights["increment"], nights["nothing"], strict=True)]
 
-    lines = [("generate", generated, 0, rows)] if generated else []
-    lines += [("floor", floor_s, floor_rss, floor_rows), ("ingestion", ing_s, ing_rss, rows)]
-    # each night up to its publication (pfpw run's wall time less the report's own run after it), then that run
-    for name, night, n in (
-        (f"pfpw run cold (without {last})", cold, rows),
-        (f"nightly increment ({last} delivered{label(increment)})", increment, rows),
-        (f"nothing new{' (' + label(nothing)[2:] + ')' if repeat > 1 else ''}", nothing, rows),
-        (f"one payment more ({last} finance{label(one)})", one, rows + repeat),
-    ):
-        report = report_seconds(night[2])
-        lines.append((name, night[0] - report, night[1], n))
-        if report:
-            lines.append((f"report run after: {name.split(' (')[0]}", report, night[1], n))
-    least = least_night(base, repeat)
-    return [(size, files, name, s, rss, n, n / s, s / floor_s) for name, s, rss, n in lines], least
+    def lines(self, repeat: int) -> tuple[list[tuple], tuple[float, float]]:
+        """The table's lines of this size, and its least night (``least_night``)."""
+        increment, nothing, one = (median_night(self.samples[k]) for k in ("increment", "nothing", "one"))
+
+        def label(night: tuple) -> str:
+            if repeat == 1:
+                return ""
+            return f"; median of {repeat}: {', '.join(f'{s:.1f}' for s in night[3])} s"
+
+        rows, last = self.rows, self.last
+        floor_s, floor_rss, out = self.floor
+        lines = [("generate", self.generated, 0, rows)] if self.generated else []
+        lines += [
+            ("floor", floor_s, floor_rss, int(out.split()[-2])),
+            ("ingestion", *self.ingestion[:2], rows),
+        ]
+        # each night up to its publication (pfpw run's wall time less the report's own run after it), then that run
+        for name, night, n in (
+            (f"pfpw run cold (without {last})", self.cold, rows),
+            (f"nightly increment ({last} delivered{label(increment)})", increment, rows),
+            (f"nothing new{' (' + label(nothing)[2:] + ')' if repeat > 1 else ''}", nothing, rows),
+            (f"one payment more ({last} finance{label(one)})", one, rows + repeat),
+        ):
+            report = report_seconds(night[2])
+            lines.append((name, night[0] - report, night[1], n))
+            if report:
+                lines.append((f"report run after: {name.split(' (')[0]}", report, night[1], n))
+        least = least_night(self.base, repeat)
+        size, files = self.size, self.files
+        return [(size, files, name, s, rss, n, n / s, s / floor_s) for name, s, rss, n in lines], least
 
 
-def targets(steps: dict, rows: list[tuple], least: dict | None = None) -> list[str]:
+def targets(
+    steps: dict, rows: list[tuple], least: dict | None = None, rounds: dict | None = None
+) -> list[str]:
     """The lines of issue 27's targets that this session's sizes measure (``least``: each size's least night,
-    ``least_night``)."""
+    ``least_night``; ``rounds``: each size's month's nights above nothing new, round by round)."""
     rss = {size: {r[2].split(" (")[0]: r[4] for r in rows if r[0] == size} for size in steps}
     out = []
 
@@ -256,6 +283,13 @@ def targets(steps: dict, rows: list[tuple], least: dict | None = None) -> list[s
             f"history: the last month's night above nothing new at 10x10 is {time_ratio:.2f}× the same at 10x4 "
             f"(target ≤ 1.15×); its peak RSS {rss_ratio:.2f}× (target ≤ 1.15×)."
         )
+        if rounds and len(rounds.get("10x4", [])) > 1:
+            pairs = [b / max(a, 1e-9) for a, b in zip(rounds["10x4"], rounds["10x10"], strict=True)]
+            out.append(
+                "history, round by round (the two sizes' month's nights side by side in time): "
+                + ", ".join(f"{r:.2f}×" for r in pairs)
+                + f"; their median {sorted(pairs)[len(pairs) // 2]:.2f}×."
+            )
     if "90x10" in steps:
         mine = steps["90x10"]
         out.append(
@@ -298,10 +332,18 @@ def main() -> None:
     run_env = {"PFPW_EXECUTOR": args.executor}
     if args.workers:
         run_env["PFPW_WORKERS"] = str(args.workers)
+    repeat = max(1, args.repeat)
+    sizes = [Size(size, Path(args.out) / size, run_env) for size in args.size or ["sample", "10x4"]]
+    # the sizes take turns, a round each: the machine's speed drifts over an hour here (10-25%), and a size whose
+    # nights all ran in a slower quarter of the hour would seem to grow with its history
+    for k in range(repeat):
+        for size in sizes:
+            size.round(k, repeat)
     rows, least = [], {}
-    for size in args.size or ["sample", "10x4"]:
-        mine, least[size] = measure(size, Path(args.out) / size, run_env, max(1, args.repeat))
+    for size in sizes:
+        mine, least[size.size] = size.lines(repeat)
         rows += mine
+    rounds = {size.size: size.above_nothing() for size in sizes}
     executor = args.executor + (f", {args.workers} workers" if args.workers else "")
     text = [
         f"### Scale — {dt.date.today()}, {machine()}, executor {executor}",
@@ -344,7 +386,7 @@ def main() -> None:
             f"{size}: the least night, before any model: the definitions' import {imports:.1f} s, a dbt build "
             f"that selects nothing {build:.1f} s."
         )
-    text += targets(steps, rows, least)
+    text += targets(steps, rows, least, rounds)
     print("\n".join(text))
     if not args.no_record:
         with (ROOT / "benchmarks" / "results.md").open("a", encoding="utf-8") as f:
