@@ -130,6 +130,16 @@ def report_seconds(out: str) -> float:
     return float(m[1]) if m else 0.0
 
 
+def middle(values: list[float]) -> float:
+    """The median of ``values`` (the upper middle one for an even count)."""
+    return sorted(values)[len(values) // 2]
+
+
+def night_seconds(sample: tuple[float, float, str]) -> float:
+    """A night's seconds up to its publication: its ``timed`` wall time less the report's own run after it."""
+    return sample[0] - report_seconds(sample[2])
+
+
 def least_night(base: Path, repeat: int) -> tuple[float, float]:
     """(the definitions' import beyond ``dagster``, an empty ``dbt build``) in seconds: medians of ``repeat``."""
     env = {"PFPW_WAREHOUSE_DIR": str(base / "warehouse")}
@@ -161,16 +171,15 @@ def least_night(base: Path, repeat: int) -> tuple[float, float]:
         imports.append(float(timed([sys.executable, "-c", load], env)[2].split()[-1]))
         builds.append(timed(dbt, env)[0])
     shutil.rmtree(target, ignore_errors=True)
-    return sorted(imports)[len(imports) // 2], sorted(builds)[len(builds) // 2]
+    return middle(imports), middle(builds)
 
 
 def median_night(samples: list[tuple[float, float, str]]) -> tuple[float, float, str, list[float]]:
     """The sample whose night (its wall time less the report's run after it) is the median of ``samples``, with
     the peak RSS the median of theirs, and every sample's night in seconds (in the order they ran)."""
-    nights = [s[0] - report_seconds(s[2]) for s in samples]
-    middle = sorted(range(len(samples)), key=lambda i: nights[i])[len(samples) // 2]
-    rss = sorted(s[1] for s in samples)[len(samples) // 2]
-    return samples[middle][0], rss, samples[middle][2], nights
+    nights = [night_seconds(s) for s in samples]
+    median = sorted(range(len(samples)), key=lambda i: nights[i])[len(samples) // 2]
+    return samples[median][0], middle([s[1] for s in samples]), samples[median][2], nights
 
 
 class Size:
@@ -217,8 +226,8 @@ class Size:
 
     def above_nothing(self) -> list[float]:
         """Each round's month's night above its nothing-new night (each less the report's run after it)."""
-        nights = {k: [s[0] - report_seconds(s[2]) for s in v] for k, v in self.samples.items()}
-        return [m - n for m, n in zip(nights["increment"], nights["nothing"], strict=True)]
+        pairs = zip(self.samples["increment"], self.samples["nothing"], strict=True)
+        return [night_seconds(m) - night_seconds(n) for m, n in pairs]
 
     def lines(self, repeat: int) -> tuple[list[tuple], tuple[float, float]]:
         """The table's lines of this size, and its least night (``least_night``)."""
@@ -288,7 +297,7 @@ def targets(
             out.append(
                 "history, round by round (the two sizes' month's nights side by side in time): "
                 + ", ".join(f"{r:.2f}×" for r in pairs)
-                + f"; their median {sorted(pairs)[len(pairs) // 2]:.2f}×."
+                + f"; their median {middle(pairs):.2f}×."
             )
     if "90x10" in steps:
         mine = steps["90x10"]

@@ -150,10 +150,9 @@ def publish(
         tables |= _copy_tables(con, "serving", "audit", SERVED_AUDIT_TABLES)
         # the team's copies of the served audit tables are made from the served ones: the same rows, scanned once
         served_copies = [t for t in TEAM_AUDIT_TABLES if t in SERVED_AUDIT_TABLES]
+        team_only = [t for t in TEAM_AUDIT_TABLES if t not in SERVED_AUDIT_TABLES]  # person-level
         team_tables = _copy_tables(con, "team", "audit", served_copies, source="serving")
-        team_tables |= _copy_tables(
-            con, "team", "audit", [t for t in TEAM_AUDIT_TABLES if t not in SERVED_AUDIT_TABLES]
-        )
+        team_tables |= _copy_tables(con, "team", "audit", team_only)
         now = dt.datetime.now(dt.UTC)
         _write_publication(con, "serving", run_id, now)
         _write_publication(con, "team", run_id, now)
@@ -195,9 +194,7 @@ def publish(
             key,
             same_as={("team", "audit", t): "serving" for t in served_copies},
         )
-        person_level = [
-            t for t in tables if t.split(".", 1)[1] in set(TEAM_AUDIT_TABLES) - set(SERVED_AUDIT_TABLES)
-        ]
+        person_level = [t for t in tables if t.split(".", 1)[1] in team_only]
         if person_level:
             found.append(f"person-level tables in serving.duckdb: {person_level}")
         if found:
